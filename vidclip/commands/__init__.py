@@ -1,0 +1,1 @@
+"""Subcommands of the `vidclip` CLI, one module each (see vidclip.cli)."""
