@@ -1,0 +1,321 @@
+"""vidclip.metrics against hand-computed cases and plain-loop references written here."""
+
+import statistics
+
+import numpy as np
+import pytest
+import torch
+
+from vidclip import metrics
+from vidclip.metrics import classification_metrics, moment_metrics, retrieval_metrics, temporal_iou
+
+# ----------------------------------------------------------------------------- references
+
+
+def ref_retrieval(sim, t2v, pessimistic=True):
+    """Loops: rank = 1 + wrong items at least as good (pessimistic) / strictly better."""
+    sim = np.asarray(sim, dtype=np.float64)
+    n_text, n_video = sim.shape
+    better = (lambda a, b: a >= b) if pessimistic else (lambda a, b: a > b)
+    t_ranks = []
+    for i in range(n_text):
+        own = sim[i][t2v[i]]
+        t_ranks.append(1 + sum(better(sim[i][j], own) for j in range(n_video) if j != t2v[i]))
+    v_ranks = []
+    for j in range(n_video):
+        captions = [i for i in range(n_text) if t2v[i] == j]
+        if not captions:
+            continue
+        # rank of each caption among all texts; the video takes its best caption's rank, where
+        # the video's own captions never count against it
+        best = None
+        for i in captions:
+            r = 1 + sum(better(sim[k][j], sim[i][j]) for k in range(n_text) if t2v[k] != j)
+            best = r if best is None else min(best, r)
+        v_ranks.append(best)
+    out = {}
+    for name, ranks in (("t2v", t_ranks), ("v2t", v_ranks)):
+        for k in (1, 5, 10):
+            out[f"{name}_R{k}"] = 100.0 * sum(r <= k for r in ranks) / len(ranks)
+        out[f"{name}_MedR"] = float(statistics.median(ranks))
+        out[f"{name}_MnR"] = sum(ranks) / len(ranks)
+    return out
+
+
+def ref_iou(a, b):
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = (a[1] - a[0]) + (b[1] - b[0]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def ref_ap(pred, gt, thr):
+    """QVHighlights AP written the way the official script reads: VOC 2011 interpolation."""
+    pred = sorted(pred, key=lambda p: -p[2])[:10]
+    if not pred:
+        return 0.0
+    locked = [False] * len(gt)
+    tp, fp = [], []
+    for p in pred:
+        ious = [ref_iou(p, g) for g in gt]
+        order = sorted(range(len(gt)), key=lambda g: -ious[g])
+        hit = False
+        for g in order:
+            if ious[g] < thr:
+                break
+            if locked[g]:
+                continue
+            locked[g] = hit = True
+            break
+        tp.append(1 if hit else 0)
+        fp.append(0 if hit else 1)
+    prec, rec, ctp, cfp = [], [], 0, 0
+    for a, b in zip(tp, fp):
+        ctp, cfp = ctp + a, cfp + b
+        prec.append(ctp / (ctp + cfp))
+        rec.append(ctp / len(gt))
+    mprec = [0.0] + prec + [0.0]
+    mrec = [0.0] + rec + [1.0]
+    for i in range(len(mprec) - 2, -1, -1):
+        mprec[i] = max(mprec[i], mprec[i + 1])
+    return sum((mrec[i] - mrec[i - 1]) * mprec[i] for i in range(1, len(mrec)) if mrec[i] != mrec[i - 1])
+
+
+def ref_moments(preds, gts):
+    thr_map = [round(0.5 + 0.05 * i, 2) for i in range(10)]
+    out = {f"R{n}@{t}": 0.0 for n in (1, 5) for t in (0.3, 0.5, 0.7)}
+    out["mIoU"] = 0.0
+    aps = {t: 0.0 for t in thr_map}
+    for pred, gt in zip(preds, gts):
+        ranked = sorted(pred, key=lambda p: -p[2])
+        best = [max(ref_iou(p, g) for g in gt) for p in ranked]
+        for t in (0.3, 0.5, 0.7):
+            out[f"R1@{t}"] += 100.0 * (bool(best) and best[0] >= t)
+            out[f"R5@{t}"] += 100.0 * any(b >= t for b in best[:5])
+        out["mIoU"] += 100.0 * (best[0] if best else 0.0)
+        for t in thr_map:
+            aps[t] += 100.0 * ref_ap(pred, gt, t)
+    n = len(gts)
+    out = {k: v / n for k, v in out.items()}
+    out["mAP@0.5"] = aps[0.5] / n
+    out["mAP@0.75"] = aps[0.75] / n
+    out["mAP"] = sum(aps.values()) / len(aps) / n
+    return out
+
+
+def assert_close_dict(got, want):
+    assert set(got) == set(want)
+    for k in want:
+        assert got[k] == pytest.approx(want[k], abs=1e-9), k
+
+
+# ----------------------------------------------------------------------------- retrieval
+
+SIM3 = [[0.9, 0.1, 0.5],
+        [0.8, 0.3, 0.2],
+        [0.4, 0.4, 0.4]]
+
+
+def test_retrieval_hand_3x3_pessimistic_ties():
+    m = retrieval_metrics(torch.tensor(SIM3), [0, 1, 2])
+    # t2v ranks [1, 2, 3]: text 2 ties with all videos, so it ranks last
+    assert m["t2v_R1"] == pytest.approx(100 / 3)
+    assert m["t2v_R5"] == m["t2v_R10"] == 100.0
+    assert m["t2v_MedR"] == 2.0 and m["t2v_MnR"] == 2.0
+    # v2t ranks [1, 2, 2]
+    assert m["v2t_R1"] == pytest.approx(100 / 3)
+    assert m["v2t_MedR"] == 2.0 and m["v2t_MnR"] == pytest.approx(5 / 3)
+
+
+def test_retrieval_hand_3x3_optimistic_ties():
+    m = retrieval_metrics(np.array(SIM3), [0, 1, 2], ties="optimistic")
+    # t2v ranks [1, 2, 1] (CLIP4Clip's convention)
+    assert m["t2v_R1"] == pytest.approx(200 / 3)
+    assert m["t2v_MedR"] == 1.0 and m["t2v_MnR"] == pytest.approx(4 / 3)
+
+
+def test_retrieval_all_equal_scores_is_not_perfect():
+    m = retrieval_metrics(torch.zeros(4, 4), [0, 1, 2, 3])
+    assert m["t2v_R1"] == 0.0 and m["t2v_MedR"] == 4.0
+    assert m["v2t_R1"] == 0.0
+
+
+def test_retrieval_v2t_multi_caption_counts_best_caption():
+    sim = [[0.2, 0.9],   # text 0, video 0: prefers video 1
+           [0.8, 0.1],   # text 1, video 0
+           [0.7, 0.3],   # text 2, video 1
+           [0.1, 0.6]]   # text 3, video 1
+    m = retrieval_metrics(sim, [0, 0, 1, 1])
+    # video 0: best caption 0.8 beats the other video's captions (0.7, 0.1) -> rank 1
+    # video 1: best caption 0.6 is beaten by text 0 (0.9) -> rank 2
+    assert m["v2t_R1"] == 50.0 and m["v2t_R5"] == 100.0 and m["v2t_MnR"] == 1.5
+    # t2v ranks [2, 1, 2, 1]
+    assert m["t2v_R1"] == 50.0 and m["t2v_MedR"] == 1.5
+
+
+def test_retrieval_videos_without_captions_are_distractors():
+    sim = [[0.9, 0.95, 0.1], [0.2, 0.1, 0.8]]  # video 1 has no caption
+    m = retrieval_metrics(sim, [0, 2])
+    assert m["t2v_R1"] == 50.0  # text 0 loses to the distractor
+    assert m["v2t_R1"] == 100.0  # averaged over the 2 captioned videos only
+
+
+@pytest.mark.parametrize("ties", ["pessimistic", "optimistic"])
+def test_retrieval_matches_loop_reference_with_ties_and_chunks(monkeypatch, ties):
+    rng = np.random.default_rng(0)
+    sim = rng.integers(0, 6, size=(37, 23)).astype(np.float32)  # many ties
+    t2v = rng.integers(0, 23, size=37)  # some videos get several captions, some none
+    want = ref_retrieval(sim, list(t2v), pessimistic=ties == "pessimistic")
+    assert_close_dict(retrieval_metrics(sim, t2v, ties=ties), want)
+    monkeypatch.setattr(metrics, "_CHUNK_ELEMENTS", 50)  # several chunks in both directions
+    assert_close_dict(retrieval_metrics(torch.from_numpy(sim), torch.from_numpy(t2v), ties=ties), want)
+
+
+def test_retrieval_half_precision_and_identity():
+    sim = torch.eye(12, dtype=torch.float16)
+    m = retrieval_metrics(sim, torch.arange(12))
+    assert m["t2v_R1"] == m["v2t_R1"] == 100.0 and m["t2v_MnR"] == 1.0
+
+
+def test_retrieval_bad_input():
+    with pytest.raises(ValueError, match="text_to_video has 2 entries"):
+        retrieval_metrics(torch.zeros(3, 3), [0, 1])
+    with pytest.raises(ValueError, match="in \\[0, 3\\)"):
+        retrieval_metrics(torch.zeros(3, 3), [0, 1, 3])
+    with pytest.raises(ValueError, match="NaN"):
+        retrieval_metrics(torch.full((2, 2), float("nan")), [0, 1])
+    with pytest.raises(ValueError, match="2-D"):
+        retrieval_metrics(torch.zeros(3), [0, 1, 2])
+    with pytest.raises(ValueError, match="ties"):
+        retrieval_metrics(torch.zeros(2, 2), [0, 1], ties="mean")
+
+
+# ----------------------------------------------------------------------------- moments
+
+
+def test_temporal_iou_pairs_and_edge_cases():
+    got = temporal_iou([[0, 10], [5, 15], [3, 3]], [[0, 10], [20, 30]])
+    want = [[1.0, 0.0], [5 / 15, 0.0], [0.0, 0.0]]
+    np.testing.assert_allclose(got, want)
+    assert temporal_iou([0, 2, 0.9], [1, 3]).shape == (1, 1)  # score column ignored
+    assert temporal_iou([[1, 1]], [[1, 1]])[0, 0] == 0.0  # empty union -> 0, not NaN
+    assert temporal_iou([], [[0, 1]]).shape == (0, 1)
+
+
+def test_moment_exact_iou_boundaries_count_as_hits():
+    gt = [[0.0, 10.0]]
+    m = moment_metrics([[[0.0, 7.0, 1.0]]], [gt])  # IoU exactly 0.7
+    assert m["R1@0.7"] == 100.0 and m["R1@0.5"] == 100.0 and m["R1@0.3"] == 100.0
+    m = moment_metrics([[[0.0, 3.0, 1.0]]], [gt])  # IoU exactly 0.3
+    assert m["R1@0.3"] == 100.0 and m["R1@0.5"] == 0.0
+    assert m["mIoU"] == pytest.approx(30.0)
+
+
+def test_moment_hand_case_recall_miou_map():
+    # one GT; the top window has IoU 0.6, the second covers the GT exactly. Given in reverse order.
+    preds = [[[0, 10, 0.5], [0, 6, 0.9]]]
+    m = moment_metrics(preds, [[[0, 10]]])
+    assert m["R1@0.3"] == m["R1@0.5"] == 100.0 and m["R1@0.7"] == 0.0
+    assert m["R5@0.7"] == 100.0
+    assert m["mIoU"] == pytest.approx(60.0)
+    # AP: thresholds 0.5, 0.55, 0.6 -> top window matches, AP 1; above 0.6 the match is at rank 2
+    # with precision 1/2, AP 0.5.  mAP = (3 * 1 + 7 * 0.5) / 10
+    assert m["mAP@0.5"] == pytest.approx(100.0)
+    assert m["mAP@0.75"] == pytest.approx(50.0)
+    assert m["mAP"] == pytest.approx(65.0)
+
+
+def test_moment_map_two_gt_windows_and_duplicates():
+    # A hits GT 1, B duplicates GT 1 (already taken -> false positive), C hits GT 2.
+    # precision [1, 1/2, 2/3], recall [1/2, 1/2, 1]; interpolated AP = 1/2 * 1 + 1/2 * 2/3
+    preds = {"q": [[0, 10, 0.9], [0, 9, 0.8], [20, 30, 0.7]]}
+    m = moment_metrics(preds, {"q": [[0, 10], [20, 30]]})
+    assert m["mAP@0.5"] == pytest.approx(100 * 5 / 6)
+    assert m["mAP"] == pytest.approx(100 * 5 / 6)
+    assert m["R1@0.7"] == 100.0 and m["mIoU"] == 100.0
+
+
+def test_moment_any_gt_window_counts_for_recall():
+    m = moment_metrics([[[20, 30, 1.0]]], [[[0, 10], [20, 30]]])
+    assert m["R1@0.7"] == 100.0 and m["mIoU"] == 100.0
+    assert m["mAP@0.5"] == pytest.approx(50.0)  # one of two GT windows found at precision 1
+
+
+def test_moment_flat_single_window_and_only_top10_for_map():
+    # 10 misses scored above the only hit -> the hit is the 11th window and is cut from mAP
+    preds = [[100 + i, 101 + i, 1.0 - i / 100] for i in range(10)] + [[0, 10, 0.01]]
+    m = moment_metrics([preds], [[0, 10]])
+    assert m["mAP"] == 0.0 and m["R5@0.3"] == 0.0
+    assert moment_metrics([preds], [[0, 10]], max_pred_windows=11)["mAP"] == pytest.approx(100 / 11)
+
+
+def test_moment_empty_predictions_score_zero():
+    m = moment_metrics([[], [[0, 10, 1.0]]], [[[0, 10]], [[0, 10]]])
+    assert m["R1@0.5"] == 50.0 and m["mIoU"] == 50.0 and m["mAP"] == 50.0
+
+
+def test_moment_matches_loop_reference_on_random_queries():
+    rng = np.random.default_rng(1)
+    preds, gts = [], []
+    for _ in range(60):
+        g = rng.integers(1, 4)
+        starts = rng.integers(0, 40, size=g)
+        gts.append([[float(s), float(s + rng.integers(1, 15))] for s in starts])
+        p = rng.integers(0, 14)
+        ps = rng.integers(0, 45, size=p)
+        preds.append([[float(s), float(s + rng.integers(1, 15)), float(rng.random())] for s in ps])
+    assert_close_dict(moment_metrics(preds, gts), ref_moments(preds, gts))
+
+
+def test_moment_bad_input():
+    with pytest.raises(ValueError, match="has no windows"):
+        moment_metrics([[[0, 1, 1.0]]], [[]])
+    with pytest.raises(ValueError, match="ends before it starts"):
+        moment_metrics([[[5, 1, 1.0]]], [[[0, 1]]])
+    with pytest.raises(ValueError, match="without predictions"):
+        moment_metrics({"a": []}, {"a": [[0, 1]], "b": [[0, 1]]})
+    with pytest.raises(ValueError, match="2 predictions for 1"):
+        moment_metrics([[], []], [[[0, 1]]])
+    with pytest.raises(TypeError, match="both"):
+        moment_metrics({"a": []}, [[[0, 1]]])
+    with pytest.raises(ValueError, match="no queries"):
+        moment_metrics([], [])
+
+
+# ----------------------------------------------------------------------------- classification
+
+
+def test_classification_hand_case():
+    logits = torch.tensor([
+        [0.0, 1.0, 2.0, 3.0, 4.0, 5.0],  # label 5: top-1
+        [5.0, 4.0, 3.0, 2.0, 1.0, 0.0],  # label 4: rank 5
+        [5.0, 4.0, 3.0, 2.0, 1.0, 0.0],  # label 5: rank 6
+        [1.0, 1.0, 0.0, 0.0, 0.0, 0.0],  # label 0: tied with class 1 -> rank 2
+    ])
+    m = classification_metrics(logits, [5, 4, 5, 0])
+    assert m == {"top1": 25.0, "top5": 75.0}
+    assert classification_metrics(logits, [5, 4, 5, 0], ties="optimistic")["top1"] == 50.0
+
+
+def test_classification_fewer_than_five_classes_is_top_all():
+    m = classification_metrics(np.array([[3.0, 2.0, 1.0], [0.0, 1.0, 2.0]]), np.array([2, 0]))
+    assert m == {"top1": 0.0, "top5": 100.0}
+
+
+def test_classification_matches_loop_reference():
+    rng = np.random.default_rng(2)
+    logits = rng.integers(0, 4, size=(50, 9)).astype(np.float64)
+    labels = rng.integers(0, 9, size=50)
+    hits1 = hits5 = 0
+    for row, y in zip(logits, labels):
+        rank = 1 + sum(1 for c in range(9) if c != y and row[c] >= row[y])
+        hits1 += rank <= 1
+        hits5 += rank <= 5
+    m = classification_metrics(logits, labels)
+    assert m["top1"] == pytest.approx(100 * hits1 / 50) and m["top5"] == pytest.approx(100 * hits5 / 50)
+
+
+def test_classification_bad_labels():
+    with pytest.raises(ValueError, match="labels must lie"):
+        classification_metrics(torch.zeros(2, 3), [0, 3])
+    with pytest.raises(ValueError, match="3 labels for 2"):
+        classification_metrics(torch.zeros(2, 3), [0, 1, 2])
