@@ -1,0 +1,104 @@
+"""`vidclip train` / `vidclip eval` end to end on tiny videos with the demo-size CLIP (CPU)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from vidclip.cli import main
+
+COLOURS = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "white": (255, 255, 255),
+           "black": (0, 0, 0), "yellow": (255, 255, 0), "cyan": (0, 255, 255), "magenta": (255, 0, 255)}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """8 tiny clips (one moving bar each) + one broken file, as a jsonl annotation file."""
+    from vidclip.data.synthetic.encode import write_mp4
+
+    root = tmp_path_factory.mktemp("data")
+    lines = []
+    for i, (name, rgb) in enumerate(COLOURS.items()):
+        frames = np.zeros((8, 32, 32, 3), np.uint8)
+        frames[:] = rgb
+        for t in range(8):
+            frames[t, :, 4 * t:4 * t + 4] = 128
+        write_mp4(root / f"v{i}.mp4", frames, fps=4)
+        lines.append({"video": f"v{i}.mp4", "caption": f"a {name} square", "start": 0.5, "end": 1.5, "duration": 2.0})
+    (root / "ann.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (root / "broken.mp4").write_bytes(b"not a video")
+    broken = lines + [{"video": "broken.mp4", "caption": "a broken clip"}]
+    (root / "with_broken.jsonl").write_text("".join(json.dumps(line) + "\n" for line in broken))
+    (root / "empty.jsonl").write_text("")
+    return root
+
+
+def _config(tmp_path, data, annotations="ann.jsonl", **train):
+    train = {"task": "retrieval", "max_steps": 2, "batch_size": 4, "out_dir": str(tmp_path / "run"), "log_every": 1,
+             "progress": False, "tensorboard": False, **train}
+    config = {"model": {"name": "demo-vit-8", "pretrained": None, "adapter": "meanp", "num_frames": 4},
+              "data": {"train": {"format": "jsonl", "annotations": str(data / annotations)}, "workers": 0},
+              "train": train, "optim": {"lr": 1e-3, "tower_lr": 1e-4}}
+    path = tmp_path / "config.yaml"
+    path.write_text(json.dumps(config))  # JSON is YAML
+    return path
+
+
+def test_train_resume_and_eval(tmp_path, data, capsys):
+    config = _config(tmp_path, data, "with_broken.jsonl")
+    assert main(["train", "--config", str(config), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["steps"] == 2 and summary["bad_videos"] >= 1  # the broken clip was skipped, not fatal
+
+    run = tmp_path / "run"
+    assert main(["train", "--resume", str(run), "--set", "train.max_steps=3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["steps"] == 3
+
+    out = tmp_path / "eval"
+    assert main(["eval", "--checkpoint", str(run), "--data", str(data / "ann.jsonl"), "--workers", "0",
+                 "--out", str(out), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["task"] == "retrieval" and metrics["num_videos"] == 8
+    assert {"t2v_R1", "t2v_MedR", "v2t_R5", "v2t_MnR"} <= set(metrics)
+    assert json.loads((out / "metrics.json").read_text())["t2v_R1"] == metrics["t2v_R1"]
+
+
+def test_moments_train_and_eval_write_qvhighlights_jsonl(tmp_path, data, capsys):
+    config = _config(tmp_path, data, task="moments")
+    assert main(["train", "--config", str(config), "--set", "model.adapter=vdi"]) == 0
+    out = tmp_path / "eval"
+    assert main(["eval", "--checkpoint", str(tmp_path / "run" / "last"), "--data", str(data / "ann.jsonl"),
+                 "--workers", "0", "--out", str(out), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert metrics["task"] == "moments" and {"R1@0.5", "R5@0.7", "mIoU", "mAP@0.5", "mAP"} <= set(metrics)
+    first = json.loads((out / "predictions.jsonl").read_text().splitlines()[0])
+    assert {"qid", "query", "vid", "pred_relevant_windows"} <= set(first)
+    assert all(len(window) == 3 for window in first["pred_relevant_windows"])
+
+
+def test_config_errors_name_the_field(tmp_path, data, capsys):
+    config = _config(tmp_path, data)
+    assert main(["train", "--config", str(config), "--set", "train.batch_sise=4"]) == 2
+    err = capsys.readouterr().err
+    assert "train.batch_sise" in err and "batch_size" in err
+    assert main(["train", "--config", str(config), "--set", "model.adapter=lstm"]) == 2
+    err = capsys.readouterr().err
+    assert "model.adapter" in err and "'glscl'" in err
+    assert main(["train", "--config", str(config), "--set", "train.batch_size=6",
+                 "--set", "optim.accumulation=4"]) == 2
+    assert "train.batch_size" in capsys.readouterr().err
+
+
+def test_empty_dataset_is_a_clear_error(tmp_path, data, capsys):
+    assert main(["train", "--config", str(_config(tmp_path, data, "empty.jsonl"))]) == 2
+    assert "empty.jsonl holds no annotations" in capsys.readouterr().err
+
+
+def test_resume_with_another_architecture_names_both(tmp_path, data, capsys):
+    config = _config(tmp_path, data)
+    assert main(["train", "--config", str(config)]) == 0
+    code = main(["train", "--config", str(config), "--set", "model.adapter=seqtransf", "--resume",
+                 str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "demo-vit-8 + meanp" in err and "demo-vit-8 + seqtransf" in err

@@ -1,0 +1,103 @@
+"""Bad steps and bad input: NaN guard, crash mid-save, empty data, another architecture."""
+
+import json
+import math
+
+import pytest
+import torch
+from _trainkit import TinyDataset, TinyTask, TinyVideoText, make_trainer, state
+
+from vidclip.train import checkpointing
+from vidclip.train.loop import EmptyDatasetError, TrainingStopped
+
+
+def test_nan_losses_are_skipped_and_counted(tmp_path):
+    trainer = make_trainer(tmp_path, 8, task=TinyTask(nan_calls={3, 5}), dropout=0.0, jitter=0.0)
+    summary = trainer.run()
+    assert summary["skipped_steps"] == 2
+    assert all(torch.isfinite(v).all() for v in trainer.model.state_dict().values())
+    log = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert log[-1]["skipped_steps"] == 2
+    assert math.isfinite(log[-1]["loss"])
+
+
+def test_run_of_nans_stops_and_keeps_last_good_checkpoint(tmp_path):
+    good = make_trainer(tmp_path, 20, checkpoint_every=2, task=TinyTask(nan_calls=range(5, 100)))
+    with pytest.raises(TrainingStopped, match=r"3 consecutive steps had a non-finite .*last good checkpoint is"):
+        good.options.max_bad_steps = 3
+        good.run()
+    assert good.skipped_steps == 3
+    progress = checkpointing.read_progress(tmp_path / "last")
+    assert progress["step"] == 4  # steps 5.. were bad: no checkpoint from inside the bad run
+    fresh = TinyVideoText()
+    checkpointing.load_model_weights(fresh, tmp_path / "last")
+    # the weights after step 4 are the weights the stopped run still holds (bad steps change nothing)
+    for key, value in state(good.model).items():
+        torch.testing.assert_close(fresh.state_dict()[key], value, rtol=0, atol=0)
+
+
+def test_crash_mid_save_leaves_previous_checkpoint(tmp_path, monkeypatch):
+    trainer = make_trainer(tmp_path, 2)
+    trainer.run()
+    before = {p.name: p.read_bytes() for p in (tmp_path / "last").iterdir()}
+
+    real_save = torch.save
+
+    def dying_save(obj, path, *args, **kwargs):
+        if str(path).endswith("rng.pt"):
+            raise OSError("disk full (injected)")
+        return real_save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", dying_save)
+    trainer.step += 1
+    with pytest.raises(OSError, match="injected"):
+        trainer.save()
+    after = {p.name: p.read_bytes() for p in (tmp_path / "last").iterdir()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # temp dir cleaned up
+
+
+def test_crash_between_renames_falls_back_to_previous(tmp_path, monkeypatch):
+    trainer = make_trainer(tmp_path, 2)
+    trainer.run()
+    real_replace = checkpointing.os.replace
+
+    def dying_replace(src, dst):
+        if str(src).endswith(".tmp"):  # the new checkpoint moving into place: simulate power loss
+            raise KeyboardInterrupt
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(checkpointing.os, "replace", dying_replace)
+    trainer.step += 1
+    with pytest.raises(KeyboardInterrupt):
+        trainer.save()
+    resolved = checkpointing.resolve(tmp_path)
+    assert resolved.name == "last.old"
+    assert checkpointing.read_progress(resolved)["step"] == 2
+    monkeypatch.undo()
+    trainer.save()  # the next save cleans up and moves on
+    assert checkpointing.resolve(tmp_path) == tmp_path / "last"
+    assert not (tmp_path / "last.old").exists()
+
+
+def test_empty_dataset_is_a_clear_error(tmp_path):
+    with pytest.raises(EmptyDatasetError, match="the training dataset is empty"):
+        make_trainer(tmp_path, 2, dataset=TinyDataset(n=0))
+
+
+def test_dataset_smaller_than_a_batch_is_a_clear_error(tmp_path):
+    with pytest.raises(EmptyDatasetError, match="3 samples, fewer than one global batch of 8"):
+        make_trainer(tmp_path, 2, dataset=TinyDataset(n=3))
+
+
+def test_checkpoint_of_another_architecture_names_both(tmp_path):
+    make_trainer(tmp_path, 1).run()
+    with pytest.raises(checkpointing.CheckpointError, match="does not fit this model"):
+        checkpointing.load_model_weights(TinyVideoText(dim=16), tmp_path / "last")
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(checkpointing.CheckpointError, match="no complete checkpoint"):
+        checkpointing.resolve(tmp_path)
+    with pytest.raises(checkpointing.CheckpointError, match="does not exist"):
+        checkpointing.resolve(tmp_path / "nope")

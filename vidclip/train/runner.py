@@ -1,0 +1,146 @@
+"""From a `Config` to a finished run: model, data, task, optimizer, schedule, trainer.
+
+Kept apart from the loop so the loop stays usable from Python with any model, dataset and task
+(the demo and the tests do that), and apart from the CLI so `vidclip train` stays a thin shell.
+"""
+
+import os
+from pathlib import Path
+
+import torch
+
+from vidclip.train import checkpointing, distributed
+from vidclip.train.config import ConfigError, config_from_dict, config_to_dict
+
+
+def load_annotations_spec(spec, where):
+    """Annotations of a `DatasetSpec`; a missing file is a ConfigError naming the field."""
+    from vidclip.data.formats import load_annotations
+
+    if not Path(spec.annotations).exists():
+        raise ConfigError(f"{where}.annotations: file not found: {spec.annotations}")
+    options = dict(spec.options)
+    if spec.split is not None:
+        options["split"] = spec.split
+    return load_annotations(spec.annotations, format=spec.format, video_root=spec.video_root, **options)
+
+
+def video_dataset(records, config, model, *, train):
+    from vidclip.data.dataset import VideoTextDataset
+
+    data = config.data
+    size = data.image_size or model.preprocess_config["image_size"]
+    sampling = {"fps": data.fps, "num_frames": None} if data.fps else {"num_frames": data.num_frames or model.num_frames}
+    return VideoTextDataset(records, **sampling, jitter=train and data.train_sampling == "random",
+                            clip_to_moment=config.train.task != "moments",
+                            size=size if isinstance(size, int) else size[0])
+
+
+def create_model(config, device):
+    from vidclip.factory import create_model as create
+
+    m = config.model
+    torch.manual_seed(config.train.seed)  # the same initial weights on every rank and every rerun
+    model = create(m.name, pretrained=m.pretrained, adapter=m.adapter, num_frames=m.num_frames,
+                   freeze=None if m.freeze == "auto" else m.freeze, **m.adapter_options)
+    return model.to(device)
+
+
+def micro_batch_size(config, world_size):
+    """Samples per process per micro-step: the configured global batch split over ranks and accumulation."""
+    split = world_size * config.optim.accumulation
+    if config.train.batch_size % split:
+        raise ConfigError(f"train.batch_size: {config.train.batch_size} is not divisible by {world_size} "
+                          f"processes x optim.accumulation {config.optim.accumulation}")
+    return config.train.batch_size // split
+
+
+def total_steps(config, num_samples):
+    if config.train.max_steps:
+        return config.train.max_steps
+    steps = config.train.epochs * (num_samples // config.train.batch_size)
+    if steps <= 0:
+        raise ConfigError(f"train.epochs: {config.train.epochs} epochs of {num_samples} samples at "
+                          f"train.batch_size {config.train.batch_size} make no optimizer step; set train.max_steps")
+    return steps
+
+
+def eval_hook(config, device):
+    """The periodic evaluation: metrics on the first eval set (or data.val), or None."""
+    from vidclip.train.evaluation import evaluate_annotations
+
+    sets = config.eval.sets or ([config.data.val] if config.data.val else [])
+    if not sets:
+        return None
+    annotations = load_annotations_spec(sets[0], "eval.sets[0]" if config.eval.sets else "data.val")
+    task = None if config.train.task == "image_text" else config.train.task
+
+    def evaluate(model):
+        return evaluate_annotations(model, annotations, task=task, device=device, batch_size=config.eval.batch_size,
+                                    templates=config.data.templates, num_windows=config.eval.num_windows,
+                                    ties=config.eval.ties)
+
+    return evaluate
+
+
+def build_trainer(config, dist_info, *, run_dir=None):
+    """Everything `Trainer` needs, from a checked Config."""
+    from vidclip.data.dataset import collate_videos
+    from vidclip.train.loop import EmptyDatasetError, LoopOptions, Trainer
+    from vidclip.train.optim import build_optimizer, build_scheduler
+    from vidclip.train.tasks import build_task
+
+    if config.data.train is None:
+        raise ConfigError("data.train: no training annotations given (set data.train.annotations)")
+    annotations = load_annotations_spec(config.data.train, "data.train")
+    if len(annotations) == 0:
+        raise EmptyDatasetError(f"data.train: {config.data.train.annotations} holds no annotations: nothing to train on")
+    model = create_model(config, dist_info.device)
+    task = build_task(config.train.task, classes=annotations.classes, templates=config.data.templates)
+    dataset = video_dataset(annotations.records, config, model, train=True)
+    steps = total_steps(config, len(dataset))
+    o = config.optim
+    optimizer = build_optimizer(model, tower_lr=o.tower_lr, new_lr=o.lr, weight_decay=o.weight_decay,
+                                betas=o.betas, eps=o.eps)
+    warmup = o.warmup_steps if o.warmup_steps is not None else round(o.warmup_ratio * steps)
+    scheduler = build_scheduler(optimizer, total_steps=steps, warmup_steps=warmup, min_ratio=o.min_lr_ratio,
+                                shape=o.schedule)
+    t = config.train
+    options = LoopOptions(
+        steps=steps, batch_size=micro_batch_size(config, dist_info.world_size), grad_accum=o.accumulation,
+        clip_grad_norm=o.clip_grad_norm or 0.0, precision=t.precision, seed=t.seed, checkpoint_every=t.save_every,
+        eval_every=t.eval_every, log_every=t.log_every, max_bad_steps=t.max_bad_steps,
+        grad_checkpointing=config.model.grad_checkpointing, num_workers=config.data.workers, progress=t.progress,
+        tensorboard=t.tensorboard)
+    return Trainer(model=model, task=task, dataset=dataset, optimizer=optimizer, scheduler=scheduler,
+                   options=options, run_dir=run_dir or t.out_dir, collate_fn=collate_videos, dist_info=dist_info,
+                   evaluate=eval_hook(config, dist_info.device), config_dict=config_to_dict(config))
+
+
+def resume_config(run_dir, overrides=()):
+    """The saved config of a run, with `--set` overrides applied on top."""
+    from vidclip.train.config import apply_overrides
+
+    return config_from_dict(apply_overrides(checkpointing.read_run_config(run_dir), list(overrides)))
+
+
+def train(config, *, resume=None, device=None):
+    """Run (or resume) training in this process (or its torchrun process group); returns the summary."""
+    mode = config.train.distributed
+    if mode == "ddp" and int(os.environ.get("WORLD_SIZE", "1")) < 2:
+        raise ConfigError("train.distributed: 'ddp' needs several processes; launch with "
+                          "`torchrun --nproc_per_node N -m vidclip train ...` (or use 'auto')")
+    info = distributed.DistInfo(device=distributed.pick_device(device)) if mode == "none" else \
+        distributed.init_distributed(device=device)
+    try:
+        return _train(config, info, resume)
+    finally:
+        distributed.cleanup()
+
+
+def _train(config, info, resume):
+    """Own frame, so the trainer (and DDP) are gone before the process group is destroyed."""
+    run_dir = Path(resume) if resume is not None else Path(config.train.out_dir)
+    trainer = build_trainer(config, info, run_dir=run_dir)
+    checkpoint = checkpointing.resolve(run_dir) if resume is not None else None
+    return trainer.run(resume_from=checkpoint)
