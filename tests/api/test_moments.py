@@ -1,0 +1,65 @@
+import json
+
+import pytest
+
+from fakes import write_video
+from vidclip.frame_features import FeatureCache
+from vidclip.moments import qvhighlights_predictions
+
+
+@pytest.fixture(scope="module")
+def long_video(tmp_path_factory):
+    # 40 s: blue, red from 12 s to 20 s, green from 30 s to 34 s
+    colours = ["blue"] * 12 + ["red"] * 8 + ["blue"] * 10 + ["green"] * 4 + ["blue"] * 6
+    return write_video(tmp_path_factory.mktemp("long") / "long.mp4", colours, fps=4, size=16)
+
+
+def test_find_moments_on_a_video(model, long_video):
+    moments = model.find_moments(long_video, "a red scene", top_k=3, fps=1)
+    assert moments[0][:2] == (12.0, 20.0)
+    green = model.find_moments(long_video, "something green", top_k=1, fps=2)
+    assert green[0][:2] == (30.0, 34.0)
+
+
+def test_chunks_give_the_same_features_as_one_pass(model, long_video):
+    from vidclip.frame_features import compute_frame_features
+
+    whole = compute_frame_features(model, long_video, fps=1, chunk_seconds=1000)
+    chunked = compute_frame_features(model, long_video, fps=1, chunk_seconds=7)
+    assert (whole.timestamps == chunked.timestamps).all() and whole.duration == chunked.duration == 40.0
+    assert (whole.features - chunked.features).abs().max() < 1e-3
+
+
+def test_features_are_cached_in_memory_and_on_disk(model, long_video, tmp_path, monkeypatch):
+    import vidclip.moments
+
+    model.feature_cache = FeatureCache(tmp_path / "cache")
+    model.find_moments(long_video, "red", fps=1)
+    assert len(list((tmp_path / "cache").glob("*.safetensors"))) == 1
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("features should come from the cache")
+
+    monkeypatch.setattr(vidclip.moments, "compute_frame_features", no_decoding)
+    assert model.find_moments(long_video, "red", fps=1)[0][:2] == (12.0, 20.0)
+    model.feature_cache = FeatureCache(tmp_path / "cache")  # a new process: the disk copy
+    assert model.find_moments(long_video, "green", fps=1)[0][:2] == (30.0, 34.0)
+
+
+def test_missing_video_and_empty_query_are_errors(model, long_video, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such video file"):
+        model.find_moments(tmp_path / "gone.mp4", "red")
+    with pytest.raises(ValueError, match="empty query"):
+        model.find_moments(long_video, " ")
+
+
+def test_qvhighlights_format(model, long_video):
+    rows = qvhighlights_predictions(model, long_video, [{"qid": 7, "query": "red"}, {"query": "green"}])
+    assert [row["qid"] for row in rows] == [7, 1]
+    row = json.loads(json.dumps(rows[0]))
+    assert set(row) == {"qid", "query", "vid", "pred_relevant_windows", "pred_saliency_scores"}
+    assert row["vid"] == "long" and row["pred_relevant_windows"][0][:2] == [12.0, 20.0]
+    scores = [w[2] for w in row["pred_relevant_windows"]]
+    assert scores == sorted(scores, reverse=True) and len(scores) <= 10
+    assert len(row["pred_saliency_scores"]) == 20  # one per 2-second clip
+    assert row["pred_saliency_scores"][6] > row["pred_saliency_scores"][0]  # 12-14 s is red

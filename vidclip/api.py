@@ -1,0 +1,35 @@
+"""Three lines from nothing to search: `model = vidclip.load(name)`, embed, compare.
+
+    model = vidclip.load("ViT-B-32", pretrained="openai")
+    videos = model.embed_videos("my_videos/")               # .embeddings (N, D), .sources, .skipped
+    scores = model.embed_texts(["a dog catches a frisbee"]) @ videos.embeddings.T
+"""
+
+from pathlib import Path
+
+from vidclip.embedding import Embedder
+
+
+def load(name_or_checkpoint, pretrained=None, device="cpu", adapter=None, num_frames=None, *, cache_dir=None):
+    """A ready Embedder for a model name (open_clip / vidclip) or a vidclip checkpoint folder or file.
+
+    cache_dir: where per-video frame features for moments are kept between runs (default: memory only).
+    """
+    path = Path(str(name_or_checkpoint))
+    if not path.exists() and ("/" in str(name_or_checkpoint) or path.suffix == ".safetensors"):
+        raise FileNotFoundError(f"no checkpoint at {name_or_checkpoint}")
+    if path.exists():
+        from vidclip.checkpoint import load_checkpoint
+
+        model = load_checkpoint(name_or_checkpoint, device=device)
+    else:
+        from vidclip.factory import create_model
+
+        options = {key: value for key, value in {"adapter": adapter, "num_frames": num_frames}.items() if value is not None}
+        model = create_model(str(name_or_checkpoint), pretrained=pretrained, device=device, **options)
+    embedder = Embedder(model, device=device, num_frames=num_frames)
+    if cache_dir is not None:
+        from vidclip.frame_features import FeatureCache
+
+        embedder.feature_cache = FeatureCache(cache_dir)
+    return embedder

@@ -1,0 +1,123 @@
+"""Per-frame features of a whole video at a fixed rate, computed in chunks and cached.
+
+Long videos are decoded a chunk at a time (the next chunk decodes in a thread while the model
+encodes this one), so memory stays bounded by the chunk, not the video. The result (N, D) is small
+(an hour at 1 fps and D=512 is 3.5 MB in float16) and is cached in memory and optionally on disk,
+keyed by the file's path, size and mtime, the model identity and the rate, so further queries on
+the same video cost one text encoding.
+"""
+
+import hashlib
+import json
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vidclip.index_file import file_signature
+
+
+@dataclass
+class FrameFeatures:
+    timestamps: np.ndarray  # (N,) seconds
+    features: torch.Tensor  # (N, D) float16, L2-normalised
+    duration: float
+
+
+def _decode_chunk(path: str, fps: float, start: float, end: float):
+    from vidclip.video import read_frames
+
+    return read_frames(path, fps=fps, start=start, end=end)
+
+
+def compute_frame_features(embedder, path, *, fps: float = 1.0, chunk_seconds: float = 64.0) -> FrameFeatures:
+    """Encode `path` sampled at `fps`, consecutive frames grouped into clips of the model's length.
+
+    Times are seconds from the video's first frame (the stream clock may not start at 0).
+    """
+    from vidclip.video.index import scan
+
+    path = str(path)
+    frame_index = scan(path)  # one demux pass, cached: the span to cut into chunks
+    begin, end = frame_index.begin, frame_index.end
+    chunks = [(t, min(t + chunk_seconds, end)) for t in np.arange(begin, end, chunk_seconds)]
+    times, feats = [], []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidclip-chunk") as pool:
+        pending = [pool.submit(_decode_chunk, path, fps, *chunks[0])] if chunks else []
+        for number in range(len(chunks)):
+            clip = pending.pop().result()
+            if number + 1 < len(chunks):  # decode the next chunk while the model encodes this one
+                pending.append(pool.submit(_decode_chunk, path, fps, *chunks[number + 1]))
+            if len(clip.frames):
+                times.append(clip.timestamps.numpy().astype(np.float64) - begin)
+                feats.append(_encode_frames(embedder, clip.frames))
+    if not feats:
+        raise ValueError(f"no frames could be decoded from {path}")
+    return FrameFeatures(np.concatenate(times), torch.cat(feats), float(end - begin))
+
+
+def _encode_frames(embedder, frames: torch.Tensor) -> torch.Tensor:
+    """uint8 (n, 3, H, W) -> (n, D) float16: clips of T consecutive frames, the last one masked."""
+    T = embedder.num_frames
+    n = len(frames)
+    clips = -(-n // T)
+    pixels = embedder.normalize(embedder.resize(frames))  # (n, 3, S, S)
+    padded = pixels.new_zeros(clips * T, *pixels.shape[1:])
+    padded[:n] = pixels
+    mask = (torch.arange(clips * T) < n).view(clips, T)
+    per_frame = embedder.encode_clips(padded.view(clips, T, *pixels.shape[1:]), mask)["frames"]  # (clips, T, D)
+    return per_frame.reshape(clips * T, -1)[:n].to(torch.float16).cpu()
+
+
+class FeatureCache:
+    """LRU in memory, plus safetensors files in `directory` when given (survives the process)."""
+
+    def __init__(self, directory=None, max_videos: int = 16):
+        self.directory = Path(directory) if directory else None
+        self.max_videos = max_videos
+        self._memory = OrderedDict()
+
+    @staticmethod
+    def key(path, identity: dict, fps: float) -> str:
+        signature = file_signature(path)  # raises FileNotFoundError for a missing video
+        blob = json.dumps({"file": signature, "model": identity, "fps": float(fps)}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+    def get(self, key: str):
+        if key in self._memory:
+            self._memory.move_to_end(key)
+            return self._memory[key]
+        file = self.directory / f"{key}.safetensors" if self.directory else None
+        if file is not None and file.is_file():
+            from safetensors.torch import load_file, safe_open
+
+            try:
+                tensors = load_file(file)
+                with safe_open(file, framework="pt") as handle:
+                    duration = float(handle.metadata()["duration"])
+            except Exception:  # a damaged cache entry is only a miss: it is recomputed and rewritten
+                return None
+            found = FrameFeatures(tensors["timestamps"].numpy(), tensors["features"], duration)
+            self._remember(key, found)
+            return found
+        return None
+
+    def put(self, key: str, value: FrameFeatures) -> None:
+        self._remember(key, value)
+        if self.directory is not None:
+            from safetensors.torch import save_file
+
+            from vidclip.atomic import atomic_path
+
+            tensors = {"timestamps": torch.from_numpy(value.timestamps), "features": value.features.contiguous()}
+            with atomic_path(self.directory / f"{key}.safetensors") as tmp:
+                save_file(tensors, str(tmp), metadata={"duration": repr(value.duration)})
+
+    def _remember(self, key, value) -> None:
+        self._memory[key] = value
+        self._memory.move_to_end(key)
+        while len(self._memory) > self.max_videos:
+            self._memory.popitem(last=False)
