@@ -1,0 +1,52 @@
+import pytest
+import torch
+
+from vidclip.video import CLIP_MEAN, CLIP_STD, VideoTransform, center_crop, normalize, resize_short_side
+
+
+def test_batched_over_clips_and_frames_like_per_image_torchvision():
+    v2 = pytest.importorskip("torchvision.transforms.v2")
+    frames = torch.randint(0, 256, (2, 3, 3, 72, 96), dtype=torch.uint8)  # (B, T, 3, H, W)
+    out = VideoTransform(32)(frames)
+    assert out.shape == (2, 3, 3, 32, 32) and out.dtype == torch.float32
+    reference = v2.Compose([
+        v2.Resize(32, interpolation=v2.InterpolationMode.BICUBIC, antialias=True),
+        v2.CenterCrop(32),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(CLIP_MEAN, CLIP_STD),
+    ])
+    for b in range(2):
+        for t in range(3):
+            torch.testing.assert_close(out[b, t], reference(frames[b, t]), atol=0.02, rtol=0)
+
+
+def test_resize_short_side_keeps_aspect_and_dtype():
+    portrait = torch.zeros(5, 3, 100, 50, dtype=torch.uint8)
+    assert resize_short_side(portrait, 20).shape == (5, 3, 40, 20)
+    assert resize_short_side(portrait, 20).dtype == torch.uint8
+    landscape = torch.rand(3, 719, 1279)
+    assert resize_short_side(landscape, 224).shape == (3, 224, 398)  # 224 * 1279 / 719 = 398.4
+    assert resize_short_side(landscape, 719) is landscape  # already the size: no work
+
+
+def test_center_crop_takes_the_middle():
+    frames = torch.arange(6 * 8).reshape(1, 1, 6, 8).expand(2, 3, 6, 8)
+    crop = center_crop(frames, 4)
+    assert crop.shape == (2, 3, 4, 4)
+    assert crop[0, 0, 0, 0] == frames[0, 0, 1, 2]
+
+
+def test_normalize_uint8_and_float_agree():
+    frames = torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8)
+    torch.testing.assert_close(normalize(frames), normalize(frames.float() / 255))
+    grey = normalize(torch.full((3, 1, 1), 255, dtype=torch.uint8), mean=(0.5,) * 3, std=(0.5,) * 3)
+    torch.testing.assert_close(grey, torch.ones(3, 1, 1))
+    assert normalize(frames, dtype=torch.float16).dtype == torch.float16
+
+
+@pytest.mark.gpu
+def test_transform_runs_on_the_frames_device():
+    frames = torch.randint(0, 256, (2, 4, 3, 64, 80), dtype=torch.uint8, device="cuda")
+    out = VideoTransform(32)(frames)
+    assert out.is_cuda and out.shape == (2, 4, 3, 32, 32)
+    torch.testing.assert_close(out.cpu(), VideoTransform(32)(frames.cpu()), atol=1e-3, rtol=0)
