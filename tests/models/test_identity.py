@@ -1,0 +1,42 @@
+"""Identity at init: fresh adapters at T=1 reproduce the wrapped open_clip model."""
+
+import pytest
+import torch
+
+from model_testing import ADAPTER_NAMES, TINY_ARCHS, random_frames
+
+
+@pytest.mark.parametrize("arch", TINY_ARCHS)
+@pytest.mark.parametrize("adapter", ["meanp", "seqtransf", "prompts", "vdi", "glscl"])
+def test_identity_at_init(tiny, arch, adapter):
+    model = tiny(adapter, num_frames=1, arch=arch).eval()
+    frames = random_frames(model, batch=3, num_frames=1)
+    tokens = model.tokenize(["a red circle moves to the left", "a square", "two circles move apart"])
+    with torch.no_grad():
+        video = model.encode_video(frames)
+        text = model.encode_text(tokens)
+        assert (video - model.clip.encode_image(frames[:, 0], normalize=True)).abs().max() < 1e-5
+        assert (text - model.clip.encode_text(tokens, normalize=True)).abs().max() < 1e-5
+
+
+def test_glscl_global_score_is_clip_cosine_at_one_frame(tiny):
+    """GLSCL's local score has no CLIP counterpart (new queries); its global path does."""
+    model = tiny("glscl", num_frames=1).eval()
+    frames = random_frames(model, batch=3, num_frames=1)
+    tokens = model.tokenize(["a", "b c", "d e f"])
+    with torch.no_grad():
+        scores = model.adapter.global_scores(model.text_features(tokens), model.video_features(frames))
+        clip_cos = model.clip.encode_text(tokens, normalize=True) @ model.clip.encode_image(frames[:, 0], normalize=True).t()
+    assert (scores - clip_cos).abs().max() < 1e-5
+
+
+def test_identity_holds_with_padding_frames(tiny):
+    """A clip padded with masked frames embeds like its real frame alone."""
+    for adapter in ADAPTER_NAMES:
+        model = tiny(adapter, num_frames=3).eval()
+        frames = random_frames(model, batch=2, num_frames=3)
+        mask = torch.tensor([[True, False, False], [True, False, False]])
+        with torch.no_grad():
+            padded = model.encode_video(frames, mask)
+            single = model.encode_video(frames[:, :1])
+        assert (padded - single).abs().max() < 1e-5, adapter

@@ -1,0 +1,158 @@
+"""name / pretrained -> VideoCLIP. Architectures are open_clip JSON configs in vidclip/model_configs/
+(open_clip's own registry is the fallback); weights come from `pretrained`:
+
+- None: random init;  an open_clip tag ("openai", "laion2b_s34b_b79k", ...): open_clip downloads it;
+- a vidclip checkpoint (folder or .safetensors with a vidclip config): its towers, and its adapter
+  too when the adapter name matches; the architecture must match `name`'s;
+- a Hugging Face `CLIPModel` folder (converted; the architecture comes from its config.json);
+- a weights file with open_clip keys (.safetensors, or .pt/.bin/.pth read without unpickling).
+"""
+
+import copy
+import inspect
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import open_clip
+import torch
+
+from vidclip.checkpoint import CheckpointError, hf_clip_to_open_clip, is_hf_clip, read_config, read_state_dict
+from vidclip.model import VideoCLIP
+from vidclip.modules import ADAPTERS, build_adapter
+
+_CONFIG_DIR = Path(__file__).parent / "model_configs"
+_CLIP_KEYS = ("embed_dim", "vision_cfg", "text_cfg", "quick_gelu", "init_logit_scale", "init_logit_bias",
+              "nonscalar_logit_scale", "custom_text")
+
+
+def list_models():
+    """Architectures shipped with vidclip (any open_clip ViT name also works in `create_model`)."""
+    return sorted(p.stem for p in _CONFIG_DIR.glob("*.json"))
+
+
+def model_config(name):
+    """open_clip model config dict for an architecture name."""
+    path = _CONFIG_DIR / f"{name}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    cfg = open_clip.get_model_config(name)
+    if cfg is None:
+        raise ValueError(f"unknown architecture {name!r}; vidclip ships {', '.join(list_models())} "
+                         "and any open_clip ViT name works")
+    return cfg
+
+
+def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freeze=None, device="cpu",
+                 cache_dir=None, **overrides):
+    """Build a VideoCLIP; overrides go to the adapter (its keyword arguments) or the CLIP config keys."""
+    if adapter not in ADAPTERS:
+        raise ValueError(f"unknown adapter {adapter!r}; choose one of {', '.join(sorted(ADAPTERS))}")
+    accepted = set(inspect.signature(ADAPTERS[adapter]).parameters) - {"clip", "num_frames"}
+    unknown = set(overrides) - accepted - set(_CLIP_KEYS)
+    if unknown:
+        raise ValueError(f"unknown option(s) {sorted(unknown)} for adapter {adapter!r}; "
+                         f"adapter options: {sorted(accepted)}; model options: {list(_CLIP_KEYS)}")
+    adapter_kwargs = {k: v for k, v in overrides.items() if k in accepted}
+    clip_overrides = {k: v for k, v in overrides.items() if k not in accepted}
+
+    state, preprocess, same_adapter = None, {}, False
+    vidclip_cfg = read_config(pretrained) if pretrained and Path(pretrained).exists() else None
+    if vidclip_cfg is not None:
+        clip_cfg, preprocess = vidclip_cfg["clip"], vidclip_cfg.get("preprocess", {})
+        if _arch(_merge(model_config(name), clip_overrides)) != _arch(clip_cfg):
+            raise CheckpointError(f"{pretrained} holds a {vidclip_cfg.get('model')!r} model, not {name!r}")
+        state = read_state_dict(Path(pretrained) / "model.safetensors" if Path(pretrained).is_dir() else pretrained)
+        same_adapter = vidclip_cfg.get("adapter") == adapter
+        if same_adapter and not adapter_kwargs:  # continue with the saved adapter's options
+            adapter_kwargs = dict(vidclip_cfg.get("adapter_kwargs", {}))
+    elif pretrained and Path(pretrained).is_dir() and is_hf_clip(pretrained):
+        clip_cfg, clip_state = hf_clip_to_open_clip(pretrained)
+        state = {f"clip.{k}": v for k, v in clip_state.items()}
+    elif name.startswith(("hf-hub:", "local-dir:")):  # open_clip resolves config and weights itself
+        clip = open_clip.create_model(name, cache_dir=cache_dir)
+        clip_cfg = _merge(open_clip.get_model_config(name), clip_overrides)
+        preprocess = dict(getattr(clip.visual, "preprocess_cfg", {}))
+        state = {f"clip.{k}": v for k, v in clip.state_dict().items()}
+    else:
+        clip_cfg = _merge(model_config(name), clip_overrides)
+        if pretrained and Path(pretrained).is_file():
+            state = {f"clip.{k}": v for k, v in _strip_clip_prefix(read_state_dict(pretrained)).items()}
+        elif pretrained:
+            tag = open_clip.get_pretrained_cfg(name, pretrained)
+            if not tag:
+                raise ValueError(f"pretrained={pretrained!r} is neither a file/folder nor an open_clip tag for {name!r}; "
+                                 f"tags: {open_clip.list_pretrained_tags_by_model(name)}")
+            clip_cfg["quick_gelu"] = tag.get("quick_gelu", clip_cfg.get("quick_gelu", False))
+            preprocess = {k: tag[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in tag}
+            path = open_clip.download_pretrained(tag, cache_dir=cache_dir)
+            state = {f"clip.{k}": v for k, v in open_clip.factory.load_state_dict(path, weights_only=True).items()}
+
+    config = {"model": name, "clip": clip_cfg, "adapter": adapter, "adapter_kwargs": adapter_kwargs,
+              "num_frames": num_frames, "preprocess": _preprocess(clip_cfg, preprocess), "source": str(pretrained) if pretrained else None}
+    model = build_model(config, freeze=freeze)
+    if state is not None:
+        _load_weights(model, state, with_adapter=same_adapter)
+    return model.to(device)
+
+
+def build_model(config, *, freeze=None):
+    """config (as stored in checkpoints) -> VideoCLIP with fresh weights."""
+    clip_cfg = copy.deepcopy(config["clip"])
+    clip_cfg.pop("custom_text", None)
+    clip = open_clip.model.CLIP(**clip_cfg)
+    adapter = build_adapter(config["adapter"], clip=clip, num_frames=config["num_frames"], **config.get("adapter_kwargs", {}))
+    text = clip_cfg["text_cfg"]
+    return VideoCLIP(clip=clip, adapter=adapter, tokenizer=_tokenizer(text["context_length"], text.get("hf_tokenizer_name")),
+                     config=config, preprocess_config=config["preprocess"], freeze=freeze or config.get("freeze"))
+
+
+def _load_weights(model, state, *, with_adapter):
+    clip_state = {k[len("clip."):]: v for k, v in state.items() if k.startswith("clip.")}
+    open_clip.model.resize_pos_embed(clip_state, model.clip)
+    open_clip.model.resize_text_pos_embed(clip_state, model.clip)
+    missing, unexpected = model.clip.load_state_dict(clip_state, strict=False)
+    if missing or unexpected:
+        raise CheckpointError(f"weights do not fit the architecture: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    if with_adapter:
+        try:
+            model.adapter.load_state_dict({k[len("adapter."):]: v for k, v in state.items() if k.startswith("adapter.")})
+        except RuntimeError as error:
+            raise CheckpointError(f"the saved {model.adapter.name!r} adapter does not fit this one (other num_frames "
+                                  f"or options than when saved?): {str(error).splitlines()[1:3]}") from None
+
+
+def _strip_clip_prefix(state):
+    if any(k.startswith("clip.") for k in state):  # a vidclip state dict without its config
+        return {k[len("clip."):]: v for k, v in state.items() if k.startswith("clip.")}
+    return state
+
+
+def _merge(cfg, overrides):
+    cfg = copy.deepcopy(cfg)
+    for key, value in overrides.items():
+        cfg[key] = {**cfg.get(key, {}), **value} if isinstance(value, dict) else value
+    return cfg
+
+
+def _arch(cfg):
+    """The parts of a CLIP config that decide tensor shapes and maths."""
+    return json.dumps({k: cfg.get(k) for k in ("embed_dim", "vision_cfg", "text_cfg")}, sort_keys=True)
+
+
+def _preprocess(clip_cfg, tag):
+    size = clip_cfg["vision_cfg"]["image_size"]
+    return {
+        "image_size": size if isinstance(size, int) else list(size),
+        "mean": list(tag.get("mean", open_clip.OPENAI_DATASET_MEAN)),
+        "std": list(tag.get("std", open_clip.OPENAI_DATASET_STD)),
+        "interpolation": tag.get("interpolation", "bicubic"),
+        "resize_mode": tag.get("resize_mode", "shortest"),
+    }
+
+
+@lru_cache(maxsize=8)
+def _tokenizer(context_length, hf_name=None):
+    if hf_name:
+        return open_clip.tokenizer.HFTokenizer(hf_name, context_length=context_length)
+    return open_clip.tokenizer.SimpleTokenizer(context_length=context_length)

@@ -1,0 +1,32 @@
+"""Contrastive losses and small pieces shared by the adapters."""
+
+import torch
+import torch.nn.functional as F
+
+
+def info_nce(logits):
+    """Symmetric InfoNCE on a square (N, N) logit matrix whose diagonal holds the positive pairs."""
+    assert logits.ndim == 2 and logits.shape[0] == logits.shape[1], f"need square logits, got {tuple(logits.shape)}"
+    target = torch.arange(logits.shape[0], device=logits.device)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
+
+
+def clip_loss(similarity, logit_scale, *, max_scale=100.0):
+    """InfoNCE on (N_text, N_video) similarities scaled by CLIP's learned temperature.
+
+    logit_scale is CLIP's log-parameter; its exp is clamped at 100 as in CLIP training.
+    """
+    return info_nce(logit_scale.exp().clamp(max=max_scale) * similarity)
+
+
+def masked_mean(x, mask, dim):
+    """Mean of x over `dim`, counting only positions where mask (broadcastable, bool) is True."""
+    weight = mask.to(x.dtype)
+    return (x * weight).sum(dim) / weight.sum(dim).clamp_min(1.0)
+
+
+def attention_pool(query, keys, mask, temperature):
+    """Per-row softmax pooling: query (B, D), keys (B, T, D), mask (B, T) -> (B, D)."""
+    logits = torch.einsum("bd,btd->bt", query, keys) / temperature  # (B, T)
+    weights = logits.masked_fill(~mask, float("-inf")).softmax(dim=-1)  # (B, T)
+    return torch.einsum("bt,btd->bd", weights, keys)
