@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from fakes import COLOURS, TinyVideoModel
+from fakes import COLOURS, TinyVideoModel, colour_frames
 
 
 @pytest.fixture
@@ -9,12 +9,6 @@ def model():
     from vidclip.embedding import Embedder
 
     return Embedder(TinyVideoModel())
-
-
-def colour_frames(name, num_frames=4, size=16):
-    """Model-ready float frames (T, 3, S, S) of one colour (normalised with mean = std = 0.5)."""
-    rgb = torch.tensor(COLOURS[name], dtype=torch.float32) / 127.5 - 1
-    return rgb.view(1, 3, 1, 1).expand(num_frames, 3, size, size).clone()
 
 
 @pytest.fixture

@@ -114,3 +114,9 @@ def run_cli_rank(rank, world_size, port, argv):
     code = main(argv)
     if code:
         sys.exit(code)
+
+
+def colour_frames(name, num_frames=4, size=16):
+    """Model-ready float frames (T, 3, S, S) of one colour (normalised with mean = std = 0.5)."""
+    rgb = torch.tensor(COLOURS[name], dtype=torch.float32) / 127.5 - 1
+    return rgb.view(1, 3, 1, 1).expand(num_frames, 3, size, size).clone()

@@ -41,7 +41,7 @@ def test_frames_and_paths_agree(model, videos):
 
 
 def test_short_clips_are_masked_not_padded_into_the_mean(model):
-    from conftest import colour_frames
+    from fakes import colour_frames
 
     two = model.embed_videos([colour_frames("red", 2)], progress=False)
     four = model.embed_videos([colour_frames("red", 4)], progress=False)

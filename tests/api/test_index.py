@@ -135,6 +135,6 @@ def test_glscl_reranks_with_frame_pooling(model, collection):
 
 
 def _colour(name, frames):
-    from conftest import colour_frames
+    from fakes import colour_frames
 
     return colour_frames(name, frames)
