@@ -9,12 +9,12 @@ is not needed).
 """
 
 import json
-import os
 import pickle
-import tempfile
 from pathlib import Path
 
 import torch
+
+from vidclip.atomic import atomic_path, write_text_atomic
 
 WEIGHTS, CONFIG, META_KEY = "model.safetensors", "config.json", "vidclip_config"
 
@@ -32,23 +32,10 @@ def save(model, path):
     weights.parent.mkdir(parents=True, exist_ok=True)
     state = {name: tensor.detach().cpu().contiguous().clone() for name, tensor in model.state_dict().items()}
     text = json.dumps(model.config, indent=2, sort_keys=True)
-    _atomic(weights, lambda tmp: save_file(state, tmp, metadata={META_KEY: text}))
-    _atomic(weights.with_suffix(".json") if path.suffix == ".safetensors" else path / CONFIG,
-            lambda tmp: Path(tmp).write_text(text + "\n"))
+    with atomic_path(weights) as tmp:
+        save_file(state, str(tmp), metadata={META_KEY: text})
+    write_text_atomic(weights.with_suffix(".json") if path.suffix == ".safetensors" else path / CONFIG, text + "\n")
     return weights
-
-
-def _atomic(target, write):
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _weights_path(path):
