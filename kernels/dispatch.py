@@ -48,9 +48,11 @@ def frame_pool_scores(text, frames, *, frame_mask=None, temperature):
 
     text: (Nt, D), frames: (Nv, T, D), both L2-normalised; frame_mask: (Nv, T) bool.
     score[i, j] = cos(text_i, sum_t w_ijt frames_jt), w_ij = softmax_t(text_i . frames_jt / temperature).
-    Returns (Nt, Nv) without materialising (Nt, Nv, T, D).
+    Returns (Nt, Nv) without materialising (Nt, Nv, T, D). The Triton kernel is forward-only
+    (retrieval, re-ranking): when autograd needs gradients the twin runs instead.
     """
-    if kernel_backend(text) == "triton":
+    needs_grad = torch.is_grad_enabled() and (text.requires_grad or frames.requires_grad)
+    if kernel_backend(text) == "triton" and not needs_grad:
         from .frame_pool.triton import frame_pool_scores as op
     else:
         op = frame_pool_reference.frame_pool_scores
