@@ -270,5 +270,5 @@ def test_recipe_settings_follow_the_papers():
     assert vdi.model.adapter == "vdi" and vdi.train.task == "moments" and vdi.data.train.format == "charades_sta"
 
     demo = load_config(CONFIGS / "synthetic_prompts.yaml", ["train.max_steps=5"])
-    assert demo.model.freeze == "towers" and demo.model.num_frames == 8 and demo.train.max_steps == 5
+    assert demo.model.freeze == "visual" and demo.model.num_frames == 8 and demo.train.max_steps == 5
     assert load_config(CONFIGS / "synthetic_pretrain.yaml").train.task == "image_text"
