@@ -10,6 +10,8 @@ Pure numpy on a 1-D curve, so the logic is testable on synthetic curves with kno
 
 import numpy as np
 
+from vidclip.metrics import temporal_iou
+
 
 def sliding_windows(num_samples: int, lengths, stride_fraction: float = 0.25) -> np.ndarray:
     """(W, 2) [start, end) sample windows of each length, overlapping by 1 - stride_fraction."""
@@ -60,13 +62,6 @@ def contrast_scores(curve: np.ndarray, windows: np.ndarray) -> np.ndarray:
     return inside - np.where(np.isfinite(outside), outside, prefix[n] / n)  # the whole video: vs its own mean
 
 
-def temporal_iou(window: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """IoU of one [start, end] with each row of others (N, 2)."""
-    inter = np.clip(np.minimum(window[1], others[:, 1]) - np.maximum(window[0], others[:, 0]), 0, None)
-    union = (window[1] - window[0]) + (others[:, 1] - others[:, 0]) - inter
-    return inter / np.maximum(union, 1e-9)
-
-
 def temporal_nms(windows: np.ndarray, scores: np.ndarray, *, iou_threshold: float = 0.5, top_k: int = 5):
     """Indices of kept windows, best first: each drops later ones overlapping it more than the threshold."""
     order = np.argsort(-scores, kind="stable")
@@ -74,7 +69,7 @@ def temporal_nms(windows: np.ndarray, scores: np.ndarray, *, iou_threshold: floa
     while len(order) and len(keep) < top_k:
         best, order = order[0], order[1:]
         keep.append(int(best))
-        order = order[temporal_iou(windows[best], windows[order]) <= iou_threshold]
+        order = order[temporal_iou(windows[best], windows[order])[0] <= iou_threshold]  # (1, N) -> (N,)
     return keep
 
 

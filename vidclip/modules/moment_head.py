@@ -5,10 +5,13 @@ predicts the window [c_t - l_t, c_t + r_t]. Training: BCE on "inside the moment"
 frames L1 on the edge distances plus 1 - IoU. Inference: windows ranked by sigmoid score, NMS.
 """
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
+
+from vidclip.moment_windows import temporal_nms
 
 
 class MomentHead(nn.Module):
@@ -62,12 +65,8 @@ def decode_moments(logits, edges, frame_mask, *, top_k=5, nms_iou=0.5):
     windows = torch.stack([centres - edges[..., 0], centres + edges[..., 1]], -1).clamp(0, 1)  # (B, T, 2)
     scores = logits.sigmoid().masked_fill(~frame_mask, -1.0)  # (B, T)
     results = []
-    for clip_windows, clip_scores in zip(windows.float().cpu(), scores.float().cpu()):
-        kept = []
-        for index in clip_scores.argsort(descending=True).tolist():
-            if clip_scores[index] < 0 or len(kept) == top_k:
-                break
-            if all(temporal_iou(clip_windows[index], clip_windows[j]) <= nms_iou for j in kept):
-                kept.append(index)
-        results.append([(*clip_windows[j].tolist(), float(clip_scores[j])) for j in kept])
+    for clip_windows, clip_scores in zip(windows.double().cpu().numpy(), scores.double().cpu().numpy()):
+        valid = np.flatnonzero(clip_scores >= 0)  # real frames only
+        kept = temporal_nms(clip_windows[valid], clip_scores[valid], iou_threshold=nms_iou, top_k=top_k)
+        results.append([(*clip_windows[valid[j]].tolist(), float(clip_scores[valid[j]])) for j in kept])
     return results
