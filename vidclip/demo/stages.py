@@ -20,19 +20,14 @@ def train_stage(config, *, dataset, task, collate_fn, device, run_dir, progress=
     from vidclip.train.config import config_to_dict
     from vidclip.train.distributed import DistInfo
     from vidclip.train.loop import LoopOptions, Trainer
-    from vidclip.train.optim import build_optimizer, build_scheduler
-    from vidclip.train.runner import create_model
+    from vidclip.train.runner import build_optimization, create_model
 
     began = time.perf_counter() if began is None else began
     device = torch.device(device)
     model = create_model(config, device) if model is None else model
     o, t = config.optim, config.train
     steps = t.max_steps or max(1, t.epochs * (len(dataset) // t.batch_size))
-    optimizer = build_optimizer(model, tower_lr=o.tower_lr, new_lr=o.lr, weight_decay=o.weight_decay,
-                                betas=o.betas, eps=o.eps)
-    warmup = o.warmup_steps if o.warmup_steps is not None else round(o.warmup_ratio * steps)
-    scheduler = build_scheduler(optimizer, total_steps=steps, warmup_steps=warmup, min_ratio=o.min_lr_ratio,
-                                shape=o.schedule)
+    optimizer, scheduler = build_optimization(config, model, steps)
     options = LoopOptions(steps=steps, batch_size=t.batch_size, grad_accum=o.accumulation,
                           clip_grad_norm=o.clip_grad_norm or 0.0, precision=t.precision, seed=t.seed,
                           log_every=min(t.log_every, steps), max_bad_steps=t.max_bad_steps,

@@ -83,11 +83,23 @@ def eval_hook(config, device):
     return evaluate
 
 
+def build_optimization(config, model, steps):
+    """(AdamW over the model's parameter groups, warmup + decay schedule) as `config.optim` says."""
+    from vidclip.train.optim import build_optimizer, build_scheduler
+
+    o = config.optim
+    optimizer = build_optimizer(model, tower_lr=o.tower_lr, new_lr=o.lr, weight_decay=o.weight_decay,
+                                betas=o.betas, eps=o.eps)
+    warmup = o.warmup_steps if o.warmup_steps is not None else round(o.warmup_ratio * steps)
+    scheduler = build_scheduler(optimizer, total_steps=steps, warmup_steps=warmup, min_ratio=o.min_lr_ratio,
+                                shape=o.schedule)
+    return optimizer, scheduler
+
+
 def build_trainer(config, dist_info, *, run_dir=None):
     """Everything `Trainer` needs, from a checked Config."""
     from vidclip.data.dataset import collate_videos
     from vidclip.train.loop import EmptyDatasetError, LoopOptions, Trainer
-    from vidclip.train.optim import build_optimizer, build_scheduler
     from vidclip.train.tasks import build_task
 
     if config.data.train is None:
@@ -99,13 +111,8 @@ def build_trainer(config, dist_info, *, run_dir=None):
     task = build_task(config.train.task, classes=annotations.classes, templates=config.data.templates)
     dataset = video_dataset(annotations.records, config, model, train=True)
     steps = total_steps(config, len(dataset))
-    o = config.optim
-    optimizer = build_optimizer(model, tower_lr=o.tower_lr, new_lr=o.lr, weight_decay=o.weight_decay,
-                                betas=o.betas, eps=o.eps)
-    warmup = o.warmup_steps if o.warmup_steps is not None else round(o.warmup_ratio * steps)
-    scheduler = build_scheduler(optimizer, total_steps=steps, warmup_steps=warmup, min_ratio=o.min_lr_ratio,
-                                shape=o.schedule)
-    t = config.train
+    optimizer, scheduler = build_optimization(config, model, steps)
+    o, t = config.optim, config.train
     options = LoopOptions(
         steps=steps, batch_size=micro_batch_size(config, dist_info.world_size), grad_accum=o.accumulation,
         clip_grad_norm=o.clip_grad_norm or 0.0, precision=t.precision, seed=t.seed, checkpoint_every=t.save_every,
