@@ -83,6 +83,27 @@ def test_twin_accuracy_is_half_for_an_order_blind_model():
     assert evaluation.twin_accuracy(perfect, owner, [(0, 1), (2, 3), (4, 5)]) == 100.0
 
 
+def _clip(action, colour="red"):
+    return {"action": action, "shape": "circle", "colour": colour}
+
+
+def test_distinct_gallery_recall_ignores_clips_that_share_a_meaning():
+    # clips 0 and 1 mean the same; every caption prefers the other copy, which plain R@1 counts as a miss
+    clips = [_clip("grow"), _clip("grow"), _clip("shrink"), _clip("move_left")]
+    owner = [0, 1, 2, 3]
+    sim = torch.eye(4)
+    sim[0, 1], sim[1, 0] = 2.0, 2.0
+    assert evaluation.distinct_gallery_recall(sim, owner, clips, gallery_size=3) == 100.0
+    # caption 2 prefers clip 3, which is in every 3-clip gallery drawn from 3 meanings: 2 of 3 right
+    sim[2, 3] = 5.0
+    assert evaluation.distinct_gallery_recall(sim, owner, clips, gallery_size=3) == pytest.approx(200 / 3)
+    # galleries of 2: caption 2 misses only when drawn with clip 3 (the mean over draws approaches 5/6)
+    assert 60 < evaluation.distinct_gallery_recall(sim, owner, clips, gallery_size=2, draws=400) < 100
+    with pytest.raises(ValueError, match="3 meanings"):
+        evaluation.distinct_gallery_recall(sim, owner, clips, gallery_size=4)
+    assert evaluation.distinct_meanings(clips) == 3
+
+
 def test_configs_dir_is_found():
     from vidclip.demo.pipeline import default_configs_dir
 

@@ -40,3 +40,35 @@ def test_identity_holds_with_padding_frames(tiny):
             padded = model.encode_video(frames, mask)
             single = model.encode_video(frames[:, :1])
         assert (padded - single).abs().max() < 1e-5, adapter
+
+
+def test_text_path_drops_padding_columns_exactly(tiny):
+    """Only the columns after the batch's last EOT go; each caption's embedding is unchanged."""
+    from vidclip.modules.towers import run_text
+
+    model = tiny("glscl", num_frames=1).eval()
+    captions = ["a red circle moves to the left and then grows", "a square"]
+    tokens = model.tokenize(captions)  # (2, context_length)
+    longest = int(tokens.argmax(dim=-1).max()) + 1
+    with torch.no_grad():
+        pooled, words, word_mask = run_text(model.clip, tokens)
+        alone = [run_text(model.clip, model.tokenize([c]))[0] for c in captions]
+        reference = model.clip.encode_text(tokens)
+    assert words.shape[1] == word_mask.shape[1] == longest < tokens.shape[1]
+    assert word_mask.sum(dim=1).tolist() == (tokens.argmax(dim=-1) + 1).tolist()
+    assert (pooled - reference).abs().max() < 1e-5
+    assert (torch.cat(alone) - reference).abs().max() < 1e-5
+
+
+def test_text_path_keeps_padding_without_a_causal_mask(tiny):
+    """Without a causal mask padding tokens are attended to, so nothing may be dropped."""
+    from vidclip.modules.towers import run_text
+
+    model = tiny("meanp", num_frames=1).eval()
+    model.clip.attn_mask = None
+    tokens = model.tokenize(["a square"])
+    with torch.no_grad():
+        pooled, words, _ = run_text(model.clip, tokens)
+        reference = model.clip.encode_text(tokens)
+    assert words.shape[1] == tokens.shape[1]
+    assert (pooled - reference).abs().max() < 1e-5

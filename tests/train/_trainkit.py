@@ -78,7 +78,7 @@ class TinyTask:
 
 
 def make_trainer(run_dir, steps, *, batch_size=8, task=None, dataset=None, dist_info=None, dropout=0.1, jitter=0.05,
-                 seed=0, **options):
+                 seed=0, collate_fn=None, **options):
     torch.manual_seed(seed)
     model = TinyVideoText(dropout=dropout)
     optimizer = build_optimizer(model, tower_lr=1e-2, new_lr=5e-2, weight_decay=0.1)
@@ -86,7 +86,7 @@ def make_trainer(run_dir, steps, *, batch_size=8, task=None, dataset=None, dist_
     opts = LoopOptions(steps=steps, batch_size=batch_size, seed=seed, progress=False, tensorboard=False,
                        log_every=1, **options)
     return Trainer(model=model, task=task or TinyTask(jitter=jitter), dataset=dataset if dataset is not None else TinyDataset(), optimizer=optimizer,
-                   scheduler=scheduler, options=opts, run_dir=run_dir, dist_info=dist_info,
+                   scheduler=scheduler, options=opts, run_dir=run_dir, dist_info=dist_info, collate_fn=collate_fn,
                    config_dict={"model": {"name": "tiny"}, "train": {"steps": steps}})
 
 

@@ -90,6 +90,41 @@ def test_dataset_smaller_than_a_batch_is_a_clear_error(tmp_path):
         make_trainer(tmp_path, 2, dataset=TinyDataset(n=3))
 
 
+class PartlyBroken(TinyDataset):
+    """Samples in `broken` fail to load (None), like videos that do not decode."""
+
+    def __init__(self, broken, **kwargs):
+        super().__init__(**kwargs)
+        self.broken = set(broken)
+
+    def __getitem__(self, i):
+        return None if i in self.broken else super().__getitem__(i)
+
+
+def drop_broken(samples):
+    good = [s for s in samples if s is not None]
+    batch = torch.utils.data.default_collate(good) if good else {
+        "frames": torch.zeros(0, 3, 6), "tokens": torch.zeros(0, 4, dtype=torch.long)}
+    return {**batch, "skipped": len(samples) - len(good)}
+
+
+def test_all_broken_micro_batches_are_passed_over_not_counted_as_nan(tmp_path):
+    # 36 of 40 broken: each epoch of 5 batches of 8 has at least one batch with no good sample
+    dataset = PartlyBroken(range(36), n=40)
+    trainer = make_trainer(tmp_path, 6, dataset=dataset, collate_fn=drop_broken, dropout=0.0, jitter=0.0)
+    summary = trainer.run()
+    assert summary["steps"] == 6 and summary["skipped_steps"] == 0
+    assert summary["bad_videos"] >= 36
+    assert all(torch.isfinite(v).all() for v in trainer.model.state_dict().values())
+
+
+def test_data_that_never_decodes_is_a_clear_error(tmp_path):
+    dataset = PartlyBroken(range(40), n=40)
+    trainer = make_trainer(tmp_path, 3, dataset=dataset, collate_fn=drop_broken)
+    with pytest.raises(EmptyDatasetError, match="no usable sample: 40 videos failed to decode"):
+        trainer.run()
+
+
 def test_checkpoint_of_another_architecture_names_both(tmp_path):
     make_trainer(tmp_path, 1).run()
     with pytest.raises(checkpointing.CheckpointError, match="does not fit this model"):

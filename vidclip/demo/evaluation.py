@@ -93,8 +93,44 @@ def semantic_recall(sim, caption_owner, clips) -> dict:
     return {"t2v_R1_semantic": 100.0 * sum(hits) / len(hits), "t2v_R1_ceiling": 100.0 * sum(ceiling) / len(ceiling)}
 
 
-def clip_split_metrics(model, frames, clips, *, twin_pairs=(), class_names=None, batch_size=128) -> dict:
-    """Retrieval (+ twin accuracy, + zero-shot top-1) on one split of cached clips."""
+def distinct_meanings(clips) -> int:
+    return len({clip_meaning(clip) for clip in clips})
+
+
+def distinct_gallery_recall(sim, caption_owner, clips, *, gallery_size, draws=20, seed=0) -> float:
+    """Plain T2V R@1 on galleries of `gallery_size` clips that all differ in meaning, mean over draws.
+
+    Comparing splits on their full galleries mixes two effects: a split with fewer distinct
+    (action, shape, colour) combinations has more clips that no caption can tell apart, and a
+    different gallery size. Drawing one clip per meaning, from as many meanings on every split,
+    removes both: each caption has exactly one right answer among `gallery_size` candidates.
+    """
+    meaning = [clip_meaning(clip) for clip in clips]
+    groups: dict[tuple, list[int]] = {}
+    for index, key in enumerate(meaning):
+        groups.setdefault(key, []).append(index)
+    if gallery_size > len(groups):
+        raise ValueError(f"gallery of {gallery_size} distinct clips asked, the split has {len(groups)} meanings")
+    captions_of: dict[int, list[int]] = {}
+    for text, clip in enumerate(caption_owner):
+        captions_of.setdefault(clip, []).append(text)
+    keys = list(groups)
+    generator = torch.Generator().manual_seed(seed)
+    recalls = []
+    for _ in range(draws):
+        chosen = torch.randperm(len(keys), generator=generator)[:gallery_size].tolist()
+        gallery = [groups[keys[k]][int(torch.randint(len(groups[keys[k]]), (1,), generator=generator))]
+                   for k in chosen]  # one clip per meaning
+        rows = [text for clip in gallery for text in captions_of.get(clip, [])]
+        truth = torch.tensor([gallery.index(caption_owner[text]) for text in rows])
+        top = sim[rows][:, gallery].argmax(dim=1)  # (N_rows,) position in the gallery
+        recalls.append(100.0 * float((top == truth).float().mean()))
+    return sum(recalls) / len(recalls)
+
+
+def clip_split_metrics(model, frames, clips, *, twin_pairs=(), class_names=None, batch_size=128,
+                       distinct_gallery=None) -> dict:
+    """Retrieval (+ twin accuracy, + zero-shot top-1, + R@1 on distinct-meaning galleries) on one split."""
     from vidclip.metrics import retrieval_metrics
 
     video = embed_clips(model, frames, batch_size=batch_size)
@@ -107,6 +143,9 @@ def clip_split_metrics(model, frames, clips, *, twin_pairs=(), class_names=None,
     out = retrieval_metrics(sim, owner)
     out.update(num_texts=len(captions), num_videos=len(clips))
     out.update(semantic_recall(sim, owner, clips))
+    if distinct_gallery:
+        out["t2v_R1_distinct"] = distinct_gallery_recall(sim, owner, clips, gallery_size=distinct_gallery)
+        out["distinct_gallery_size"] = distinct_gallery
     if twin_pairs:
         out["twin_acc"] = twin_accuracy(sim, owner, twin_pairs)
         out["num_twin_pairs"] = len(twin_pairs)

@@ -185,14 +185,19 @@ def run_demo(options: DemoOptions) -> dict:
     log(f"data ready in {timings['data']:.0f}s: clips " +
         ", ".join(f"{s} {len(m)}" for s, (_, m) in clips.items()) + f"; {len(images)} stills")
 
+    # test and novel compare on equal galleries of clips with distinct meanings (see distinct_gallery_recall)
+    distinct_gallery = min(evaluation.distinct_meanings(clips[split][1]) for split in ("test", "novel"))
+
     def evaluate_clips(model):
         test_frames, test_meta = clips["test"]
         result = evaluation.clip_split_metrics(model, test_frames, test_meta, twin_pairs=twin_pairs["test"],
-                                               class_names=class_names)
+                                               class_names=class_names, distinct_gallery=distinct_gallery)
         novel_frames, novel_meta = clips["novel"]
-        novel = evaluation.clip_split_metrics(model, novel_frames, novel_meta, twin_pairs=twin_pairs["novel"])
+        novel = evaluation.clip_split_metrics(model, novel_frames, novel_meta, twin_pairs=twin_pairs["novel"],
+                                              distinct_gallery=distinct_gallery)
         summary = {"twin_acc": result["twin_acc"], "t2v_R1": result["t2v_R1"], "novel_t2v_R1": novel["t2v_R1"],
                    "zeroshot_top1": result["zeroshot_top1"], "novel_twin_acc": novel["twin_acc"],
+                   "t2v_R1_distinct": result.get("t2v_R1_distinct"), "novel_t2v_R1_distinct": novel.get("t2v_R1_distinct"),
                    "t2v_R1_semantic": result["t2v_R1_semantic"], "novel_t2v_R1_semantic": novel["t2v_R1_semantic"]}
         return {**summary, "test": result, "novel": novel}
 

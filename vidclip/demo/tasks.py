@@ -14,7 +14,7 @@ batch and the moment loss on a moment batch.
 
 import torch
 
-from vidclip.train.tasks import MomentTask, RetrievalTask, batch_size, model_device
+from vidclip.train.tasks import MomentTask, RetrievalTask, batch_size, caption_tokens, model_device
 
 
 def cached_video_features(model, batch):
@@ -26,17 +26,6 @@ def cached_video_features(model, batch):
     mask = batch["mask"].to(device)  # (B, T)
     patches = batch["patches"].to(device) if "patches" in batch and model.adapter.needs_patches else None
     return model.adapter.video(frames, mask, patches)
-
-
-def trimmed_tokens(model, captions):
-    """Tokens without the padding columns every caption has (the demo's captions use <= 16 of 32).
-
-    Exact for VideoCLIP's text path: it slices the positional embedding and causal mask to the
-    token length, and no real token attends to a later (padding) one. Halves the text tower's cost.
-    """
-    tokens = model.tokenize(list(captions))  # (B, L)
-    length = int((tokens != 0).any(dim=0).nonzero().max()) + 1 if tokens.any() else tokens.shape[1]
-    return tokens[:, :length].to(model_device(model))
 
 
 class ClipRetrievalTask:
@@ -54,7 +43,7 @@ class ClipRetrievalTask:
         from vidclip.train.distributed import gather_list
 
         video = cached_video_features(model, batch)
-        text = model.text_features(trimmed_tokens(model, batch["caption"]))
+        text = model.text_features(caption_tokens(model, batch["caption"]))
         return model.losses_from_features(gather(text), gather(video), gather_list(batch["caption"]))
 
 
@@ -77,7 +66,7 @@ class MomentsTask:
         spans = torch.stack([batch["start"], batch["end"]], dim=-1).to(device)  # (B, 2) seconds
         spans = (spans / batch["duration"].to(device)[:, None].clamp_min(1e-6)).clamp(0, 1)  # fractions
         captions = list(batch["caption"])
-        text = model.text_features(trimmed_tokens(model, captions))
+        text = model.text_features(caption_tokens(model, captions))
         logits, edges = model.adapter.moment_head(video["frames"], text["embedding"])
         losses = moment_loss(logits, edges, video["frame_mask"], spans.to(logits.dtype))
         losses.update(model.adapter.losses(model=model, text=text, video=video, captions=captions))

@@ -50,7 +50,15 @@ def run_vision(visual: VisionTransformer, images, *, block_fn=None, return_patch
 
 
 def run_text(clip: nn.Module, tokens):
-    """tokens (B, L) -> EOT embedding (B, D), projected word states (B, L, D), word mask (B, L)."""
+    """tokens (B, L) -> EOT embedding (B, D), projected word states (B, L', D), word mask (B, L').
+
+    With a causal text tower and EOT pooling, the columns after the last EOT of the batch are
+    padding that no kept position attends to: they are dropped (L' <= L), which is exact and saves
+    most of the tower's cost on short captions (CLIP pads every caption to 77 tokens).
+    """
+    end = _end_positions(clip, tokens)  # (B,)
+    if clip.attn_mask is not None and clip.text_pool_type in ("argmax", "eos"):
+        tokens = tokens[:, : int(end.max()) + 1]  # (B, L')
     cast_dtype = clip.transformer.get_cast_dtype()
     length = tokens.shape[1]
     x = clip.token_embedding(tokens).to(cast_dtype)  # (B, L, W)
@@ -60,13 +68,16 @@ def run_text(clip: nn.Module, tokens):
     eos_id = getattr(clip, "text_eos_id", None)
     pooled = text_global_pool(x, tokens, clip.text_pool_type, eos_token_id=eos_id)  # (B, W)
     pooled, words = _project(clip.text_projection, pooled), _project(clip.text_projection, x)
-    if clip.text_pool_type == "eos":
-        end = (tokens == eos_id).int().argmax(dim=-1)  # (B,)
-    else:
-        end = tokens.argmax(dim=-1)  # (B,): EOT has the largest id in CLIP's vocabulary
     positions = torch.arange(length, device=tokens.device)
     word_mask = positions[None, :] <= end[:, None]  # (B, L): SOT .. EOT, padding excluded
     return pooled, words, word_mask
+
+
+def _end_positions(clip: nn.Module, tokens):
+    """(B,) index of each caption's EOT token."""
+    if clip.text_pool_type == "eos":
+        return (tokens == getattr(clip, "text_eos_id", None)).int().argmax(dim=-1)
+    return tokens.argmax(dim=-1)  # EOT has the largest id in CLIP's vocabulary
 
 
 def _project(projection, x):

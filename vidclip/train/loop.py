@@ -135,10 +135,18 @@ class Trainer:
             loader = DataLoader(self.dataset, batch_sampler=self.sampler, collate_fn=self.collate_fn,
                                 num_workers=self.options.num_workers, generator=generator,
                                 pin_memory=self.device.type == "cuda")
+            usable, first = 0, self.batch_in_epoch  # first > 0: resumed mid-epoch
             for batch in loader:
                 self.batch_in_epoch += 1
                 self.bad_videos += _skipped_in(batch)
+                # every video of the micro-batch failed to decode (on some rank): no loss to take
+                if distributed.any_rank(self.task.batch_size(batch) == 0, self.device):
+                    continue
+                usable += 1
                 yield batch
+            if usable == 0 and first == 0 and self.batch_in_epoch > 0:
+                raise EmptyDatasetError(f"a whole epoch of the training data yielded no usable sample: "
+                                        f"{self.bad_videos} videos failed to decode ({_describe(self.dataset)})")
             self.epoch, self.batch_in_epoch = self.epoch + 1, 0
 
     # ---- one optimizer step --------------------------------------------------------------------

@@ -33,7 +33,7 @@ def prepare_frames(model, frames):
     return normalize(frames, config["mean"], config["std"])
 
 
-def _tokens(model, captions):
+def caption_tokens(model, captions):
     return model.tokenize(list(captions)).to(model_device(model))
 
 
@@ -50,7 +50,7 @@ class RetrievalTask:
     def losses(self, model, batch, gather):
         frames = prepare_frames(model, batch["frames"])  # (B, T, 3, S, S)
         mask = batch["mask"].to(frames.device)  # (B, T)
-        text, video = model(frames, mask, _tokens(model, batch["caption"]), features_only=True)
+        text, video = model(frames, mask, caption_tokens(model, batch["caption"]), features_only=True)
         return model.losses_from_features(gather(text), gather(video), gather_list(batch["caption"]))
 
 
@@ -69,7 +69,7 @@ class MomentTask:
             raise ValueError("the moments task needs start, end and duration for every sample; "
                              "use a moment-retrieval annotation file (Charades-STA, QVHighlights, ActivityNet, ...)")
         spans = (spans / duration[:, None].clamp_min(1e-6)).clamp(0, 1)  # (B, 2) fractions
-        return model.moment_losses(frames, mask, _tokens(model, batch["caption"]), list(batch["caption"]), spans)
+        return model.moment_losses(frames, mask, caption_tokens(model, batch["caption"]), list(batch["caption"]), spans)
 
 
 class ClassificationTask:
@@ -89,7 +89,7 @@ class ClassificationTask:
     def class_text_features(self, model):
         """Feature dict (C, ...) with each class's prompt embeddings averaged and renormalised."""
         flat = [text for prompts in self.class_prompts for text in prompts]
-        features = model.text_features(_tokens(model, flat))
+        features = model.text_features(caption_tokens(model, flat))
         counts = [len(prompts) for prompts in self.class_prompts]
         out = {key: torch.stack([part.mean(0) for part in value.split(counts)]) for key, value in features.items()}
         out["embedding"] = F.normalize(out["embedding"], dim=-1)  # (C, D)
@@ -123,12 +123,13 @@ class ImageTextTask:
 
     def losses(self, model, batch, gather):
         from vidclip.losses import clip_loss
+        from vidclip.modules.towers import run_text
 
         images = batch["images"] if "images" in batch else batch["frames"][:, 0]  # (B, 3, H, W)
         images = prepare_frames(model, images[:, None])[:, 0]
         clip = model.clip
         image = F.normalize(clip.encode_image(images), dim=-1)  # (B, D)
-        text = F.normalize(clip.encode_text(_tokens(model, batch["caption"])), dim=-1)  # (B, D)
+        text = F.normalize(run_text(clip, caption_tokens(model, batch["caption"]))[0], dim=-1)  # (B, D)
         image, text = gather(image), gather(text)
         return {"loss": clip_loss(text @ image.t(), clip.logit_scale)}
 
