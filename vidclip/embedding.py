@@ -61,7 +61,8 @@ def stored_features(features: dict) -> dict:
     """The part of a model's video feature dict worth keeping per video, compact, on the CPU."""
     out = {}
     for name, value in features.items():
-        if name in ("embedding", "patches") or not isinstance(value, torch.Tensor):
+        # the embedding is stored apart; VDI's per-frame dynamics only serve its training losses
+        if name in ("embedding", "dynamics") or not isinstance(value, torch.Tensor):
             continue
         out[name] = (value.to(torch.float16) if value.is_floating_point() else value).cpu()
     return out

@@ -69,9 +69,9 @@ class VideoCLIP(nn.Module):
             tokens = rearrange(tokens, "(b t) p d -> b t p d", b=batch)  # (B, T, P, D)
         return pooled, frame_mask, tokens
 
-    def video_features(self, frames, frame_mask=None, *, patches=False):
+    def video_features(self, frames, frame_mask=None):
         """frames (B, T, 3, H, W) normalised pixels -> feature dict (see module docstring)."""
-        pooled, frame_mask, tokens = self.frame_embeddings(frames, frame_mask, patches=patches)
+        pooled, frame_mask, tokens = self.frame_embeddings(frames, frame_mask, patches=self.adapter.needs_patches)
         return self.adapter.video(pooled, frame_mask, tokens)
 
     def frame_features(self, frames, frame_mask=None):
@@ -100,13 +100,13 @@ class VideoCLIP(nn.Module):
 
     def training_losses(self, frames, frame_mask, tokens, captions=None):
         """-> {"loss": total, "contrastive": ..., adapter losses already weighted}."""
-        video = self.video_features(frames, frame_mask, patches=self.adapter.needs_patches and self.training)
+        video = self.video_features(frames, frame_mask)
         return self.losses_from_features(self.text_features(tokens), video, captions)
 
     def forward(self, frames, frame_mask=None, tokens=None, captions=None, *, features_only=False):
         """For DDP: training losses, or (text_features, video_features) to all-gather first."""
         if features_only:
-            video = self.video_features(frames, frame_mask, patches=self.adapter.needs_patches and self.training)
+            video = self.video_features(frames, frame_mask)
             return self.text_features(tokens), video
         return self.training_losses(frames, frame_mask, tokens, captions)
 
@@ -120,7 +120,7 @@ class VideoCLIP(nn.Module):
     def moment_losses(self, frames, frame_mask, tokens, captions, spans):
         """spans (B, 2) start/end as fractions of each clip -> moment + injection losses, "loss" total."""
         head = self._moment_head()
-        video = self.video_features(frames, frame_mask, patches=self.adapter.needs_patches)
+        video = self.video_features(frames, frame_mask)
         text = self.text_features(tokens)
         logits, edges = head(video["frames"], text["embedding"])
         losses = moment_loss(logits, edges, video["frame_mask"], spans.to(logits.dtype))

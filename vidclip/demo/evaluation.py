@@ -28,8 +28,7 @@ def embed_clips(model, frames, *, batch_size=128, frame_mask=None) -> dict:
         batch = prepare_frames(model, frames[start:start + batch_size])  # (B, T, 3, S, S) float
         mask = None if frame_mask is None else frame_mask[start:start + batch_size].to(batch.device)
         features = model.video_features(batch, mask)
-        parts.append({k: v.float().cpu() if v.is_floating_point() else v.cpu() for k, v in features.items()
-                      if k != "patches"})
+        parts.append({k: v.float().cpu() if v.is_floating_point() else v.cpu() for k, v in features.items()})
     return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
 
 

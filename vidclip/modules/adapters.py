@@ -31,7 +31,7 @@ class Adapter(nn.Module):
     name = "base"
     default_freeze = "none"  # which towers stay frozen unless the caller says otherwise
     hooks_vision_blocks = False  # True: `vision_block` runs every ViT block
-    needs_patches = False  # True: `losses` wants projected patch tokens in the video features
+    needs_patches = False  # True: `video` reads the projected patch tokens (B, T, P, D)
 
     def __init__(self, *, clip, num_frames, **kwargs):
         super().__init__()
@@ -45,10 +45,7 @@ class Adapter(nn.Module):
         """frames (B, T, D) projected per-frame embeddings -> feature dict."""
         normed = F.normalize(frames, dim=-1)  # (B, T, D)
         pooled = masked_mean(normed, frame_mask[..., None], dim=1)  # (B, D)
-        out = {"embedding": F.normalize(pooled, dim=-1), "frames": normed, "frame_mask": frame_mask}
-        if patches is not None:
-            out["patches"] = patches
-        return out
+        return {"embedding": F.normalize(pooled, dim=-1), "frames": normed, "frame_mask": frame_mask}
 
     def text(self, eot, words, word_mask):
         return {"embedding": F.normalize(eot, dim=-1)}

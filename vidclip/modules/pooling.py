@@ -38,13 +38,16 @@ class TemporalTransformer(nn.Module):
             for mine, theirs in zip(self.transformer.resblocks, init_from.resblocks):
                 mine.load_state_dict(theirs.state_dict())
 
-    def forward(self, frames, frame_mask):
+    def forward(self, frames, frame_mask, extra=None):
         batch, num_frames, _ = frames.shape
         assert num_frames <= self.max_frames, f"{num_frames} frames > max_frames={self.max_frames}"
         keys_pad = torch.zeros(batch, 1, num_frames, dtype=frames.dtype, device=frames.device)
         keys_pad = keys_pad.masked_fill(~frame_mask[:, None, :], float("-inf"))  # (B, 1, T)
         mask = keys_pad.expand(batch, num_frames, num_frames).repeat_interleave(self.heads, 0)  # (B*H, T, T)
-        hidden = self.transformer(frames + self.position[:num_frames].to(frames.dtype), attn_mask=mask)  # (B, T, D)
+        inputs = frames + self.position[:num_frames].to(frames.dtype)  # (B, T, D)
+        if extra is not None:  # more per-frame evidence (VDI: spatial dynamics), seen by the transformer only
+            inputs = inputs + extra
+        hidden = self.transformer(inputs, attn_mask=mask)  # (B, T, D)
         return frames + self.out(hidden)
 
 

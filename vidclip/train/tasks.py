@@ -101,7 +101,7 @@ class ClassificationTask:
         labels = batch["label"].to(frames.device)
         if (labels < 0).any():
             raise ValueError("the classification task needs a class label for every sample")
-        video = model.video_features(frames, mask, patches=model.adapter.needs_patches)
+        video = model.video_features(frames, mask)
         text = self.class_text_features(model)
         logits = model.clip.logit_scale.exp().clamp(max=100) * model.similarity(text, video).t()  # (B, C)
         losses = {"classification": F.cross_entropy(logits.float(), labels)}
