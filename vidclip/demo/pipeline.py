@@ -302,6 +302,7 @@ def run_demo(options: DemoOptions) -> dict:
                      "pretrain_batch": pretrain["batch_size"], "data": str(root),
                      "data_counts": manifest["counts"], "overrides": list(options.overrides),
                      "twin_batches": options.twin_batches, "frame_cache": options.frame_cache,
+                     "distinct_gallery": distinct_gallery,
                      "t2v_R1_ceiling": {"test": baseline["test"]["t2v_R1_ceiling"],
                                         "novel": baseline["novel"]["t2v_R1_ceiling"]}},
     }

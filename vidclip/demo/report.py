@@ -215,9 +215,13 @@ def write_report(out: Path, results: dict, runs: dict) -> Path:
         "never seen in training; *zero-shot* = action class from class-name prompts; moments (VDI) on "
         "untrimmed test videos. *sem. R@1* counts a top clip showing what the caption says (action, shape, "
         "colours) as a hit: captions never say where or how big, so splits repeat meanings and plain R@1 "
-        "cannot exceed {test:.0f}% (test) or {novel:.0f}% (novel) even for a perfect model.".format(
+        "cannot exceed {test:.0f}% (test) or {novel:.0f}% (novel) even for a perfect model. *distinct R@1* is "
+        "plain R@1 on galleries of {size} clips that all differ in meaning, drawn alike from both splits (mean "
+        "of 20 draws): every caption has one right answer among as many candidates on each split, so test and "
+        "novel compare on it.".format(
             test=settings.get("t2v_R1_ceiling", {}).get("test", float("nan")),
-            novel=settings.get("t2v_R1_ceiling", {}).get("novel", float("nan"))),
+            novel=settings.get("t2v_R1_ceiling", {}).get("novel", float("nan")),
+            size=settings.get("distinct_gallery", "?")),
         "",
         markdown_table(table(methods)),
         "",
