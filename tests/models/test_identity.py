@@ -72,3 +72,19 @@ def test_text_path_keeps_padding_without_a_causal_mask(tiny):
         reference = model.clip.encode_text(tokens)
     assert words.shape[1] == tokens.shape[1]
     assert (pooled - reference).abs().max() < 1e-5
+
+
+def test_text_path_keeps_every_column_when_an_eos_is_missing(tiny):
+    """EOS pooling with a caption whose EOS was cut off: no safe place to cut, so nothing is dropped."""
+    from vidclip.modules.towers import run_text
+
+    model = tiny("meanp", num_frames=1).eval()
+    tokens = model.tokenize(["a square", "a red circle moves"])
+    eos_id = int(tokens[0].max())
+    model.clip.text_pool_type, model.clip.text_eos_id = "eos", eos_id
+    tokens[1][tokens[1] == eos_id] = 5  # the second caption lost its EOS
+    _, words, _ = run_text(model.clip, tokens)
+    assert words.shape[1] == tokens.shape[1]
+    tokens[1, 6] = eos_id  # both have one again: cut after the later
+    _, words, mask = run_text(model.clip, tokens)
+    assert words.shape[1] == 7 and mask.sum(dim=1).tolist() == [int((tokens[0] == eos_id).int().argmax()) + 1, 7]

@@ -56,8 +56,8 @@ def run_text(clip: nn.Module, tokens):
     padding that no kept position attends to: they are dropped (L' <= L), which is exact and saves
     most of the tower's cost on short captions (CLIP pads every caption to 77 tokens).
     """
-    end = _end_positions(clip, tokens)  # (B,)
-    if clip.attn_mask is not None and clip.text_pool_type in ("argmax", "eos"):
+    end, found = _end_positions(clip, tokens)  # (B,), bool: every caption has its EOT
+    if clip.attn_mask is not None and clip.text_pool_type in ("argmax", "eos") and found:
         tokens = tokens[:, : int(end.max()) + 1]  # (B, L')
     cast_dtype = clip.transformer.get_cast_dtype()
     length = tokens.shape[1]
@@ -74,10 +74,11 @@ def run_text(clip: nn.Module, tokens):
 
 
 def _end_positions(clip: nn.Module, tokens):
-    """(B,) index of each caption's EOT token."""
+    """(B,) index of each caption's EOT token, and whether every caption has one."""
     if clip.text_pool_type == "eos":
-        return (tokens == getattr(clip, "text_eos_id", None)).int().argmax(dim=-1)
-    return tokens.argmax(dim=-1)  # EOT has the largest id in CLIP's vocabulary
+        is_eos = tokens == getattr(clip, "text_eos_id", None)  # (B, L)
+        return is_eos.int().argmax(dim=-1), bool(is_eos.any(dim=1).all())
+    return tokens.argmax(dim=-1), True  # EOT has the largest id in CLIP's vocabulary
 
 
 def _project(projection, x):
