@@ -44,7 +44,7 @@ def compute_frame_features(embedder, path, *, fps: float = 1.0, chunk_seconds: f
     frame_index = scan(path)  # one demux pass, cached: the span to cut into chunks
     begin, end = frame_index.begin, frame_index.end
     chunks = [(t, min(t + chunk_seconds, end)) for t in np.arange(begin, end, chunk_seconds)]
-    times, feats = [], []
+    times, encoder = [], ClipStream(embedder)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidclip-chunk") as pool:
         pending = [pool.submit(_decode_chunk, path, fps, *chunks[0])] if chunks else []
         for number in range(len(chunks)):
@@ -53,23 +53,60 @@ def compute_frame_features(embedder, path, *, fps: float = 1.0, chunk_seconds: f
                 pending.append(pool.submit(_decode_chunk, path, fps, *chunks[number + 1]))
             if len(clip.frames):
                 times.append(clip.timestamps.numpy().astype(np.float64) - begin)
-                feats.append(_encode_frames(embedder, clip.frames))
-    if not feats:
+                encoder.add(clip.frames)
+    if not times:
         raise ValueError(f"no frames could be decoded from {path}")
-    return FrameFeatures(np.concatenate(times), torch.cat(feats), float(end - begin))
+    return FrameFeatures(np.concatenate(times), encoder.finish(), float(end - begin))
 
 
-def _encode_frames(embedder, frames: torch.Tensor) -> torch.Tensor:
-    """uint8 (n, 3, H, W) -> (n, D) float16: clips of T consecutive frames, the last one masked."""
-    T = embedder.num_frames
-    n = len(frames)
-    clips = -(-n // T)
-    pixels = embedder.normalize(embedder.resize(frames))  # (n, 3, S, S)
-    padded = pixels.new_zeros(clips * T, *pixels.shape[1:])
-    padded[:n] = pixels
-    mask = (torch.arange(clips * T) < n).view(clips, T)
-    per_frame = embedder.encode_clips(padded.view(clips, T, *pixels.shape[1:]), mask)["frames"]  # (clips, T, D)
-    return per_frame.reshape(clips * T, -1)[:n].to(torch.float16).cpu()
+class ClipStream:
+    """Encodes a stream of frames as the model's clips of T consecutive frames, whatever the decoding
+    chunks: a chunk's leftover frames wait for the next, so chunking never changes a feature.
+
+    An adapter that reads frame-to-frame change (VDI's spatial dynamics) would see none at a clip's
+    first frame, so for it every clip but the video's first opens with the previous clip's last frame
+    (T - 1 new frames per clip) and that frame's output is dropped.
+    """
+
+    def __init__(self, embedder):
+        self.embedder, self.num_frames = embedder, embedder.num_frames
+        reads_change = getattr(getattr(embedder.model, "adapter", None), "needs_patches", False)
+        self.overlap = 1 if reads_change and self.num_frames > 1 else 0
+        self.pending = None  # (n, 3, S, S) normalised frames not encoded yet (a context frame first)
+        self.started = False
+        self.features = []
+
+    def add(self, frames: torch.Tensor) -> None:
+        """uint8 frames (n, 3, H, W), in order."""
+        pixels = self.embedder.normalize(self.embedder.resize(frames))  # (n, 3, S, S)
+        self.pending = pixels if self.pending is None else torch.cat([self.pending, pixels])
+        self._encode(final=False)
+
+    def finish(self) -> torch.Tensor:
+        """-> (N, D) float16 on the CPU, one row per frame added."""
+        self._encode(final=True)
+        return torch.cat(self.features)
+
+    def _encode(self, final: bool) -> None:
+        T = self.num_frames
+        clips, kept = [], []  # clips (T, 3, S, S) zero-padded; kept: (first, count) of their new frames
+        while self.pending is not None:
+            lead = self.overlap if self.started else 0  # the context frame at pending[0]
+            new = min(T - lead, len(self.pending) - lead)
+            if new <= 0 or (new < T - lead and not final):
+                break
+            clip = self.pending.new_zeros(T, *self.pending.shape[1:])
+            clip[: lead + new] = self.pending[: lead + new]
+            clips.append(clip)
+            kept.append((lead, new))
+            self.pending = self.pending[lead + new - self.overlap :]  # the last frame stays as context
+            self.started = True
+        if not clips:
+            return
+        mask = torch.stack([torch.arange(T) < lead + new for lead, new in kept])  # (K, T)
+        per_frame = self.embedder.encode_clips(torch.stack(clips), mask)["frames"]  # (K, T, D)
+        for row, (lead, new) in zip(per_frame, kept):
+            self.features.append(row[lead : lead + new].to(torch.float16).cpu())
 
 
 class FeatureCache:

@@ -63,3 +63,48 @@ def test_qvhighlights_format(model, long_video):
     assert scores == sorted(scores, reverse=True) and len(scores) <= 10
     assert len(row["pred_saliency_scores"]) == 20  # one per 2-second clip
     assert row["pred_saliency_scores"][6] > row["pred_saliency_scores"][0]  # 12-14 s is red
+
+
+@pytest.fixture
+def vdi_embedder():
+    """A tiny VDI model whose temporal transformer already mixes frames (its output layer is 0 at init)."""
+    import torch
+
+    import vidclip
+    from vidclip.embedding import Embedder
+
+    torch.manual_seed(0)
+    model = vidclip.create_model("tiny-vit-16", adapter="vdi", num_frames=4).eval()
+    torch.nn.init.normal_(model.adapter.temporal.out.weight, std=0.2)
+    return Embedder(model)
+
+
+def test_chunks_do_not_change_a_temporal_models_features(vdi_embedder, long_video):
+    """Decoding chunks (7 frames) that do not line up with the model's clips (4 frames) change nothing."""
+    from vidclip.frame_features import compute_frame_features
+
+    whole = compute_frame_features(vdi_embedder, long_video, fps=1, chunk_seconds=1000)
+    chunked = compute_frame_features(vdi_embedder, long_video, fps=1, chunk_seconds=7)
+    assert whole.features.shape == (40, vdi_embedder.model.clip.visual.output_dim)
+    assert (whole.features.float() - chunked.features.float()).abs().max() < 1e-3
+
+
+def test_every_frame_but_the_first_sees_its_predecessor(vdi_embedder, long_video):
+    """VDI reads change since the previous frame: clips overlap by one frame, so no clip boundary
+    leaves a frame without it."""
+    from vidclip.frame_features import compute_frame_features
+
+    adapter, seen = vdi_embedder.model.adapter, []
+    original = adapter.frame_dynamics
+
+    def recording(patches, frame_mask):
+        dynamics = original(patches, frame_mask)
+        seen.append((dynamics.norm(dim=-1) > 0).cpu())  # (K, T) frames with a predecessor
+        return dynamics
+
+    adapter.frame_dynamics = recording
+    compute_frame_features(vdi_embedder, long_video, fps=1, chunk_seconds=7)
+    clips = [row for batch in seen for row in batch]  # (T,) per clip, in order
+    # clip 0 keeps frames 0..3 (frame 0 has no predecessor); later clips drop their context frame
+    flags = [bool(v) for v in clips[0]] + [bool(v) for clip in clips[1:] for v in clip[1:]]
+    assert len(flags) == 40 and flags[0] is False and all(flags[1:])
