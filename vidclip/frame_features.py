@@ -20,6 +20,11 @@ import torch
 from vidclip.index_file import file_signature
 
 
+# Bumped whenever the way frames become features changes, so no cache serves features of the old way.
+# 2: clips grouped across decoding chunks, overlapping by one frame for VDI (`ClipStream`).
+FEATURES_LAYOUT = 2
+
+
 @dataclass
 class FrameFeatures:
     timestamps: np.ndarray  # (N,) seconds
@@ -120,7 +125,8 @@ class FeatureCache:
     @staticmethod
     def key(path, identity: dict, fps: float) -> str:
         signature = file_signature(path)  # raises FileNotFoundError for a missing video
-        blob = json.dumps({"file": signature, "model": identity, "fps": float(fps)}, sort_keys=True)
+        blob = json.dumps({"file": signature, "model": identity, "fps": float(fps), "layout": FEATURES_LAYOUT},
+                          sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
     def get(self, key: str):

@@ -108,3 +108,15 @@ def test_every_frame_but_the_first_sees_its_predecessor(vdi_embedder, long_video
     # clip 0 keeps frames 0..3 (frame 0 has no predecessor); later clips drop their context frame
     flags = [bool(v) for v in clips[0]] + [bool(v) for clip in clips[1:] for v in clip[1:]]
     assert len(flags) == 40 and flags[0] is False and all(flags[1:])
+
+
+def test_cache_key_changes_with_the_feature_layout(long_video, monkeypatch):
+    """Features computed the old way are never served after the way of computing them changes."""
+    import vidclip.frame_features as frame_features
+
+    identity = {"name": "tiny", "num_frames": 4}
+    key = FeatureCache.key(long_video, identity, 1.0)
+    assert key == FeatureCache.key(long_video, dict(identity), 1.0)
+    assert key != FeatureCache.key(long_video, identity, 2.0)
+    monkeypatch.setattr(frame_features, "FEATURES_LAYOUT", frame_features.FEATURES_LAYOUT + 1)
+    assert key != FeatureCache.key(long_video, identity, 1.0)
