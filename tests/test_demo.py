@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from vidclip.demo import evaluation
-from vidclip.demo.pipeline import METHODS, DemoOptions, run_demo, stage_overrides
+from vidclip.demo.pipeline import DemoOptions, demo_methods, run_demo, stage_overrides
 
 CLIP_KEYS = ("twin_acc", "t2v_R1", "novel_t2v_R1", "zeroshot_top1")
 MOMENT_KEYS = ("R1@0.5", "mIoU")
@@ -27,7 +27,7 @@ def test_quick_demo_writes_every_result(quick_demo):
     out, returned = quick_demo
     results = json.loads((out / "results.json").read_text())
     assert results["settings"]["quick"] is True
-    assert set(results["methods"]) == set(METHODS)
+    assert set(results["methods"]) == set(demo_methods())
     for method, metrics in results["methods"].items():
         for key in CLIP_KEYS:
             assert isinstance(metrics[key], float) and 0 <= metrics[key] <= 100, (method, key)
@@ -47,7 +47,7 @@ def test_quick_demo_writes_report_and_plots(quick_demo):
     for plot in ("loss_curves.png", "metrics.png"):
         assert (out / plot).stat().st_size > 0
         assert f"]({plot})" in report
-    for stage in ("pretrain", *METHODS):
+    for stage in ("pretrain", *demo_methods()):
         assert (out / "runs" / stage / "metrics.jsonl").stat().st_size > 0
         assert (out / "runs" / stage / "last" / "model.safetensors").is_file()
 
@@ -64,7 +64,7 @@ def test_stage_overrides_pick_their_stage():
     assert stage_overrides(items, "vdi") == ["optim.lr=1", "train.max_steps=3", "optim.tower_lr=0"]
     assert stage_overrides(items, "pretrain") == ["optim.lr=1", "train.batch_size=4"]
     assert stage_overrides(items, "meanp") == ["optim.lr=1", "optim.tower_lr=0"]
-    from vidclip.train.config import ConfigError
+    from vidclip.errors import ConfigError
 
     with pytest.raises(ConfigError, match="unknown stage"):
         stage_overrides(["meanpp:optim.lr=1"], "meanp")
@@ -115,7 +115,7 @@ def test_configs_dir_is_found():
 def test_cached_frame_features_give_the_models_own_losses(adapter):
     """The frame cache skips the frozen tower, nothing else: same losses as from pixels."""
     from vidclip.demo.data import ClipCaptions, collate_samples, embed_frames
-    from vidclip.demo.tasks import ClipRetrievalTask, MomentsTask
+    from vidclip.train.tasks import MomentTask, RetrievalTask
     from vidclip.factory import create_model
 
     torch.manual_seed(0)
@@ -128,9 +128,9 @@ def test_cached_frame_features_give_the_models_own_losses(adapter):
     fast = collate_samples([ClipCaptions(cached, clips)[i] for i in range(6)])
     model.train()
     identity = lambda x: x  # noqa: E731
-    tasks = [ClipRetrievalTask()]
+    tasks = [RetrievalTask()]
     if adapter == "vdi":
-        tasks.append(MomentsTask())
+        tasks.append(MomentTask())
         for batch in (pixels, fast):
             batch["start"], batch["end"], batch["duration"] = torch.zeros(6), torch.full((6,), 1.0), torch.full((6,), 2.0)
     for task in tasks:

@@ -1,4 +1,4 @@
-"""vidclip.metrics against hand-computed cases and plain-loop references written here."""
+"""vidclip.eval.metrics against hand-computed cases and plain-loop references written here."""
 
 import statistics
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from vidclip import metrics
-from vidclip.metrics import classification_metrics, moment_metrics, retrieval_metrics, temporal_iou
+from vidclip.eval import metrics
+from vidclip.eval.metrics import classification_metrics, moment_metrics, retrieval_metrics, temporal_iou
 
 # ----------------------------------------------------------------------------- references
 

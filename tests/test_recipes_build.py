@@ -18,4 +18,4 @@ def test_recipe_adapter_options_build_a_model(recipe):
     model = create_model("tiny-vit-16", adapter=model_config.adapter, num_frames=2, **model_config.adapter_options)
     assert model.config["adapter"] == model_config.adapter
     for key, value in model_config.adapter_options.items():
-        assert model.config["adapter_kwargs"][key] == value
+        assert model.config["adapter_options"][key] == value

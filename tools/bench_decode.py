@@ -110,7 +110,7 @@ def main(argv=None):
     parser.add_argument("--workdir", type=Path, default=None, help="keep the videos here (default: a temp dir)")
     args = parser.parse_args(argv)
 
-    from vidclip.video.index import scan
+    from vidclip.video.frame_index import scan
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)

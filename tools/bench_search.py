@@ -105,7 +105,7 @@ def bench_embed(args):
 
 def bench_moments(args):
     import vidclip
-    from vidclip.frame_features import FeatureCache
+    from vidclip.moments.frame_features import FeatureCache
 
     model = vidclip.load(args.model, pretrained=args.pretrained, num_frames=args.num_frames)
     with tempfile.TemporaryDirectory() as folder:

@@ -12,12 +12,14 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "read_frames": "vidclip.video",
     "VideoClip": "vidclip.video",
-    "VideoDecodeError": "vidclip.video",
+    "VideoDecodeError": "vidclip.errors",
+    "VidclipError": "vidclip.errors",
+    "Pipeline": "vidclip.pipeline",
     "create_model": "vidclip.factory",
     "list_models": "vidclip.factory",
     "load": "vidclip.api",
     "VideoCLIP": "vidclip.model",
-    "VideoIndex": "vidclip.index",
+    "VideoIndex": "vidclip.search.index",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

@@ -7,11 +7,11 @@
 
 from pathlib import Path
 
-from vidclip.embedding import Embedder
+from vidclip.pipeline import Pipeline
 
 
 def load(name_or_checkpoint, pretrained=None, device="cpu", adapter=None, num_frames=None, *, cache_dir=None):
-    """A ready Embedder for a model name (open_clip / vidclip) or a vidclip checkpoint folder or file.
+    """A ready Pipeline for a model name (open_clip / vidclip) or a vidclip checkpoint folder or file.
 
     cache_dir: where per-video frame features for moments are kept between runs (default: memory only).
     """
@@ -19,7 +19,7 @@ def load(name_or_checkpoint, pretrained=None, device="cpu", adapter=None, num_fr
     if not path.exists() and ("/" in str(name_or_checkpoint) or path.suffix == ".safetensors"):
         raise FileNotFoundError(f"no checkpoint at {name_or_checkpoint}")
     if path.exists():
-        from vidclip.checkpoint import load_checkpoint
+        from vidclip.factory import load_checkpoint
 
         model = load_checkpoint(name_or_checkpoint, device=device)
     else:
@@ -27,9 +27,9 @@ def load(name_or_checkpoint, pretrained=None, device="cpu", adapter=None, num_fr
 
         options = {key: value for key, value in {"adapter": adapter, "num_frames": num_frames}.items() if value is not None}
         model = create_model(str(name_or_checkpoint), pretrained=pretrained, device=device, **options)
-    embedder = Embedder(model, device=device, num_frames=num_frames)
+    pipeline = Pipeline(model, device=device, num_frames=num_frames)
     if cache_dir is not None:
-        from vidclip.frame_features import FeatureCache
+        from vidclip.moments.frame_features import FeatureCache
 
-        embedder.feature_cache = FeatureCache(cache_dir)
-    return embedder
+        pipeline.feature_cache = FeatureCache(cache_dir)
+    return pipeline

@@ -17,9 +17,12 @@ from pathlib import Path
 import open_clip
 import torch
 
-from vidclip.checkpoint import CheckpointError, hf_clip_to_open_clip, is_hf_clip, read_config, read_state_dict
+from vidclip.errors import CheckpointError
+from vidclip.adapters import build_adapter
+from vidclip.checkpoint import WEIGHTS, read_config, read_state_dict, weights_path
+from vidclip.convert import hf_clip_to_open_clip, is_hf_clip
 from vidclip.model import VideoCLIP
-from vidclip.modules import ADAPTERS, build_adapter
+from vidclip.registry import ADAPTERS
 
 _CONFIG_DIR = Path(__file__).parent / "model_configs"
 _CLIP_KEYS = ("embed_dim", "vision_cfg", "text_cfg", "quick_gelu", "init_logit_scale", "init_logit_bias",
@@ -46,14 +49,12 @@ def model_config(name):
 def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freeze=None, device="cpu",
                  cache_dir=None, **overrides):
     """Build a VideoCLIP; overrides go to the adapter (its keyword arguments) or the CLIP config keys."""
-    if adapter not in ADAPTERS:
-        raise ValueError(f"unknown adapter {adapter!r}; choose one of {', '.join(sorted(ADAPTERS))}")
     accepted = set(inspect.signature(ADAPTERS[adapter]).parameters) - {"clip", "num_frames"}
     unknown = set(overrides) - accepted - set(_CLIP_KEYS)
     if unknown:
         raise ValueError(f"unknown option(s) {sorted(unknown)} for adapter {adapter!r}; "
                          f"adapter options: {sorted(accepted)}; model options: {list(_CLIP_KEYS)}")
-    adapter_kwargs = {k: v for k, v in overrides.items() if k in accepted}
+    adapter_options = {k: v for k, v in overrides.items() if k in accepted}
     clip_overrides = {k: v for k, v in overrides.items() if k not in accepted}
 
     state, preprocess, same_adapter = None, {}, False
@@ -62,10 +63,10 @@ def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freez
         clip_cfg, preprocess = vidclip_cfg["clip"], vidclip_cfg.get("preprocess", {})
         if _arch(_merge(model_config(name), clip_overrides)) != _arch(clip_cfg):
             raise CheckpointError(f"{pretrained} holds a {vidclip_cfg.get('model')!r} model, not {name!r}")
-        state = read_state_dict(Path(pretrained) / "model.safetensors" if Path(pretrained).is_dir() else pretrained)
+        state = read_state_dict(weights_path(pretrained))
         same_adapter = vidclip_cfg.get("adapter") == adapter
-        if same_adapter and not adapter_kwargs:  # continue with the saved adapter's options
-            adapter_kwargs = dict(vidclip_cfg.get("adapter_kwargs", {}))
+        if same_adapter and not adapter_options:  # continue with the saved adapter's options
+            adapter_options = saved_adapter_options(vidclip_cfg)
     elif pretrained and Path(pretrained).is_dir() and is_hf_clip(pretrained):
         clip_cfg, clip_state = hf_clip_to_open_clip(pretrained)
         state = {f"clip.{k}": v for k, v in clip_state.items()}
@@ -88,7 +89,7 @@ def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freez
             path = open_clip.download_pretrained(tag, cache_dir=cache_dir)
             state = {f"clip.{k}": v for k, v in open_clip.factory.load_state_dict(path, weights_only=True).items()}
 
-    config = {"model": name, "clip": clip_cfg, "adapter": adapter, "adapter_kwargs": adapter_kwargs,
+    config = {"model": name, "clip": clip_cfg, "adapter": adapter, "adapter_options": adapter_options,
               "num_frames": num_frames, "preprocess": _preprocess(clip_cfg, preprocess), "source": str(pretrained) if pretrained else None}
     model = build_model(config, freeze=freeze)
     if state is not None:
@@ -101,10 +102,25 @@ def build_model(config, *, freeze=None):
     clip_cfg = copy.deepcopy(config["clip"])
     clip_cfg.pop("custom_text", None)
     clip = open_clip.model.CLIP(**clip_cfg)
-    adapter = build_adapter(config["adapter"], clip=clip, num_frames=config["num_frames"], **config.get("adapter_kwargs", {}))
+    adapter = build_adapter(config["adapter"], clip=clip, num_frames=config["num_frames"], **saved_adapter_options(config))
     text = clip_cfg["text_cfg"]
     return VideoCLIP(clip=clip, adapter=adapter, tokenizer=_tokenizer(text["context_length"], text.get("hf_tokenizer_name")),
                      config=config, preprocess_config=config["preprocess"], freeze=freeze or config.get("freeze"))
+
+
+def load_checkpoint(path, *, device="cpu"):
+    """Rebuild a VideoCLIP from a vidclip checkpoint (folder or .safetensors), config and weights."""
+    config = read_config(path)
+    if config is None:
+        raise CheckpointError(f"{path} is not a vidclip checkpoint (no {WEIGHTS} with a vidclip config)")
+    model = build_model(config)
+    model.load_state_dict(read_state_dict(weights_path(path)), strict=True)
+    return model.to(device)
+
+
+def saved_adapter_options(config):
+    """The adapter's constructor options in a stored config (checkpoints before 0.2 said "adapter_kwargs")."""
+    return dict(config.get("adapter_options", config.get("adapter_kwargs", {})))
 
 
 def _load_weights(model, state, *, with_adapter):

@@ -14,8 +14,8 @@ from einops import rearrange
 from torch import nn
 
 from vidclip.losses import clip_loss
-from vidclip.modules.moment_head import decode_moments, moment_loss
-from vidclip.modules.towers import check_supported, run_text, run_vision
+from vidclip.adapters.moment_head import decode_moments, moment_loss
+from vidclip.towers import check_supported, run_text, run_vision
 
 FREEZE_POLICIES = ("none", "towers", "visual", "text")
 
@@ -119,9 +119,12 @@ class VideoCLIP(nn.Module):
 
     def moment_losses(self, frames, frame_mask, tokens, captions, spans):
         """spans (B, 2) start/end as fractions of each clip -> moment + injection losses, "loss" total."""
+        return self.moment_losses_from_features(self.text_features(tokens), self.video_features(frames, frame_mask),
+                                                captions, spans)
+
+    def moment_losses_from_features(self, text, video, captions, spans):
+        """`moment_losses` from feature dicts (e.g. video features from a frozen tower's cached outputs)."""
         head = self._moment_head()
-        video = self.video_features(frames, frame_mask)
-        text = self.text_features(tokens)
         logits, edges = head(video["frames"], text["embedding"])
         losses = moment_loss(logits, edges, video["frame_mask"], spans.to(logits.dtype))
         losses.update(self.adapter.losses(model=self, text=text, video=video, captions=captions))
@@ -162,22 +165,6 @@ class VideoCLIP(nn.Module):
         for param in self.adapter.parameters():
             param.requires_grad_(True)
         return self
-
-    def param_groups(self, tower_lr, new_lr, weight_decay):
-        """AdamW groups: towers vs new modules (adapter + logit scale), no decay on 1-D params/embeddings."""
-        groups = {}
-        for name, param in self.named_parameters():
-            if not param.requires_grad:
-                continue
-            tower = name.startswith("clip.") and not name.startswith("clip.logit_")
-            no_decay = param.ndim < 2 or "embedding" in name or "position" in name or "logit_" in name or "prompts" in name
-            key = ("tower" if tower else "new", "no_decay" if no_decay else "decay")
-            groups.setdefault(key, []).append(param)
-        return [
-            {"name": f"{kind}_{decay}", "params": params, "lr": tower_lr if kind == "tower" else new_lr,
-             "weight_decay": 0.0 if decay == "no_decay" else weight_decay}
-            for (kind, decay), params in sorted(groups.items())
-        ]
 
     def set_grad_checkpointing(self, enable=True):
         """Recompute tower blocks (and the adapter's transformers) in backward to save memory."""

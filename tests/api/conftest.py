@@ -6,9 +6,9 @@ from fakes import COLOURS, TinyVideoModel, colour_frames
 
 @pytest.fixture
 def model():
-    from vidclip.embedding import Embedder
+    from vidclip.pipeline import Pipeline
 
-    return Embedder(TinyVideoModel())
+    return Pipeline(TinyVideoModel())
 
 
 @pytest.fixture

@@ -82,17 +82,17 @@ def write_video(path, colours, *, fps: int = 4, size: int = 32):
 
 
 def use_fake_model(monkeypatch_or_none=None, **options):
-    """Make `vidclip.api.load` (what the CLI calls) return an Embedder of TinyVideoModel."""
+    """Make `vidclip.api.load` (what the CLI calls) return a Pipeline of TinyVideoModel."""
     import vidclip.api
-    from vidclip.embedding import Embedder
+    from vidclip.pipeline import Pipeline
 
     def load(name_or_checkpoint, pretrained=None, device="cpu", adapter=None, num_frames=None, *, cache_dir=None):
-        embedder = Embedder(TinyVideoModel(**options), device=device, num_frames=num_frames)
+        pipeline = Pipeline(TinyVideoModel(**options), device=device, num_frames=num_frames)
         if cache_dir is not None:
-            from vidclip.frame_features import FeatureCache
+            from vidclip.moments.frame_features import FeatureCache
 
-            embedder.feature_cache = FeatureCache(cache_dir)
-        return embedder
+            pipeline.feature_cache = FeatureCache(cache_dir)
+        return pipeline
 
     if monkeypatch_or_none is None:
         vidclip.api.load = load

@@ -6,7 +6,7 @@ import torch
 
 from fakes import COLOURS, run_cli_rank, use_fake_model, write_video
 from vidclip.cli import main
-from vidclip.embeddings_file import load_embeddings
+from vidclip.search.embeddings_file import load_embeddings
 
 
 @pytest.fixture(scope="module")

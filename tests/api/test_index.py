@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from fakes import TinyVideoModel
-from vidclip.embedding import Embedder
-from vidclip.index import ModelMismatchError, VideoIndex
-from vidclip.index_file import IndexFileError
+from vidclip.pipeline import Pipeline
+from vidclip.errors import ModelMismatchError
+from vidclip.search.index import VideoIndex
+from vidclip.errors import IndexFileError
 
 
 def _index(model, collection, **kw):
@@ -61,7 +62,7 @@ def test_approximate_kinds_round_trip(tmp_path, model, collection, kind):
 
 def test_another_model_is_refused(tmp_path, model, collection):
     _index(model, collection).save(tmp_path / "my.index")
-    other = Embedder(TinyVideoModel(seed=1))  # same config, other weights
+    other = Pipeline(TinyVideoModel(seed=1))  # same config, other weights
     with pytest.raises(ModelMismatchError, match="weights_hash"):
         VideoIndex.load(tmp_path / "my.index", other)
     index = VideoIndex.load(tmp_path / "my.index")
@@ -119,7 +120,7 @@ def test_failed_save_leaves_the_old_file_and_no_temp(tmp_path, model, collection
 
 
 def test_glscl_reranks_with_frame_pooling(model, collection):
-    glscl = Embedder(TinyVideoModel(adapter="glscl"))
+    glscl = Pipeline(TinyVideoModel(adapter="glscl"))
     found, _ = collection
     mixed = glscl.embed_videos([torch.cat([_colour("red", 1), _colour("blue", 3)]),  # mostly blue, a bit red
                                 _colour("magenta", 4)], progress=False)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from vidclip.moment_windows import (contrast_scores, merged_runs, rank_windows, sample_edges, sliding_windows,
+from vidclip.moments.windows import (contrast_scores, merged_runs, rank_windows, sample_edges, sliding_windows,
                                     temporal_nms)
 
 

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from fakes import write_video
-from vidclip.frame_features import FeatureCache
-from vidclip.moments import qvhighlights_predictions
+from vidclip.moments.frame_features import FeatureCache
+from vidclip.moments.find import qvhighlights_predictions
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def test_find_moments_on_a_video(model, long_video):
 
 
 def test_chunks_give_the_same_features_as_one_pass(model, long_video):
-    from vidclip.frame_features import compute_frame_features
+    from vidclip.moments.frame_features import compute_frame_features
 
     whole = compute_frame_features(model, long_video, fps=1, chunk_seconds=1000)
     chunked = compute_frame_features(model, long_video, fps=1, chunk_seconds=7)
@@ -31,7 +31,7 @@ def test_chunks_give_the_same_features_as_one_pass(model, long_video):
 
 
 def test_features_are_cached_in_memory_and_on_disk(model, long_video, tmp_path, monkeypatch):
-    import vidclip.moments
+    import vidclip.moments.find
 
     model.feature_cache = FeatureCache(tmp_path / "cache")
     model.find_moments(long_video, "red", fps=1)
@@ -40,7 +40,7 @@ def test_features_are_cached_in_memory_and_on_disk(model, long_video, tmp_path, 
     def no_decoding(*args, **kwargs):
         raise AssertionError("features should come from the cache")
 
-    monkeypatch.setattr(vidclip.moments, "compute_frame_features", no_decoding)
+    monkeypatch.setattr(vidclip.moments.find, "compute_frame_features", no_decoding)
     assert model.find_moments(long_video, "red", fps=1)[0][:2] == (12.0, 20.0)
     model.feature_cache = FeatureCache(tmp_path / "cache")  # a new process: the disk copy
     assert model.find_moments(long_video, "green", fps=1)[0][:2] == (30.0, 34.0)
@@ -71,17 +71,17 @@ def vdi_embedder():
     import torch
 
     import vidclip
-    from vidclip.embedding import Embedder
+    from vidclip.pipeline import Pipeline
 
     torch.manual_seed(0)
     model = vidclip.create_model("tiny-vit-16", adapter="vdi", num_frames=4).eval()
     torch.nn.init.normal_(model.adapter.temporal.out.weight, std=0.2)
-    return Embedder(model)
+    return Pipeline(model)
 
 
 def test_chunks_do_not_change_a_temporal_models_features(vdi_embedder, long_video):
     """Decoding chunks (7 frames) that do not line up with the model's clips (4 frames) change nothing."""
-    from vidclip.frame_features import compute_frame_features
+    from vidclip.moments.frame_features import compute_frame_features
 
     whole = compute_frame_features(vdi_embedder, long_video, fps=1, chunk_seconds=1000)
     chunked = compute_frame_features(vdi_embedder, long_video, fps=1, chunk_seconds=7)
@@ -92,7 +92,7 @@ def test_chunks_do_not_change_a_temporal_models_features(vdi_embedder, long_vide
 def test_every_frame_but_the_first_sees_its_predecessor(vdi_embedder, long_video):
     """VDI reads change since the previous frame: clips overlap by one frame, so no clip boundary
     leaves a frame without it."""
-    from vidclip.frame_features import compute_frame_features
+    from vidclip.moments.frame_features import compute_frame_features
 
     adapter, seen = vdi_embedder.model.adapter, []
     original = adapter.frame_dynamics
@@ -112,7 +112,7 @@ def test_every_frame_but_the_first_sees_its_predecessor(vdi_embedder, long_video
 
 def test_cache_key_changes_with_the_feature_layout(long_video, monkeypatch):
     """Features computed the old way are never served after the way of computing them changes."""
-    import vidclip.frame_features as frame_features
+    import vidclip.moments.frame_features as frame_features
 
     identity = {"name": "tiny", "num_frames": 4}
     key = FeatureCache.key(long_video, identity, 1.0)

@@ -8,7 +8,7 @@ import torch
 import vidclip
 from fakes import write_video
 from vidclip.cli import main
-from vidclip.index import VideoIndex
+from vidclip.search.index import VideoIndex
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,10 @@
 import torch
 
 import vidclip
-from vidclip.modules import ADAPTERS
+from vidclip.adapters import ADAPTERS
 
 TINY_ARCHS = [name for name in vidclip.list_models() if name.startswith(("tiny-", "demo-"))]
-ADAPTER_NAMES = sorted(ADAPTERS)
+ADAPTER_NAMES = ADAPTERS.names()
 CAPTIONS = ["a red circle moves to the left", "a small blue square grows then fades"]
 
 

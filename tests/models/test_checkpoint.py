@@ -7,7 +7,9 @@ import pytest
 import torch
 
 import vidclip
-from vidclip.checkpoint import CheckpointError, load_checkpoint, save
+from vidclip.errors import CheckpointError
+from vidclip.checkpoint import save
+from vidclip.factory import load_checkpoint
 
 from model_testing import ADAPTER_NAMES, CAPTIONS, perturb_new_parameters, random_frames
 

@@ -50,13 +50,33 @@ def test_prompts_freeze_towers_by_default(tiny):
 
 def test_param_groups_split_towers_and_new(tiny):
     model = tiny("seqtransf", freeze="visual")
-    groups = model.param_groups(tower_lr=1e-6, new_lr=1e-4, weight_decay=0.2)
+    from vidclip.train.optim import param_groups
+
+    groups = param_groups(model, tower_lr=1e-6, new_lr=1e-4, weight_decay=0.2)
     by_name = {g["name"]: g for g in groups}
-    assert by_name["tower_decay"]["lr"] == 1e-6 and by_name["new_decay"]["lr"] == 1e-4
+    assert by_name["tower"]["lr"] == 1e-6 and by_name["new"]["lr"] == 1e-4
     assert by_name["tower_no_decay"]["weight_decay"] == 0.0
     grouped = sum(p.numel() for g in groups for p in g["params"])
     assert grouped == model.num_trainable_parameters()
     assert not any(p is q for p in model.clip.visual.parameters() for g in groups for q in g["params"])
+    group_of = {id(p): g["name"] for g in groups for p in g["params"]}
+    assert group_of[id(model.clip.logit_scale)] == "new_no_decay"  # the temperature trains with the new modules
+    assert group_of[id(model.adapter.temporal.position)] == "new_no_decay"  # a learned per-frame vector
+    assert group_of[id(model.clip.positional_embedding)] == "tower_no_decay"
+
+
+def test_learned_slots_skip_decay_but_linear_layers_named_query_do_not(tiny):
+    from vidclip.train.optim import param_groups
+
+    for adapter, slot, linear in (("glscl", "adapter.queries", None), ("vdi", "adapter.temporal.position",
+                                                                         "adapter.moment_head.query_in.weight")):
+        model = tiny(adapter)
+        names = dict(model.named_parameters())
+        groups = param_groups(model, tower_lr=1e-6, new_lr=1e-4, weight_decay=0.2)
+        decay = {id(p): g["weight_decay"] for g in groups for p in g["params"]}
+        assert decay[id(names[slot])] == 0.0
+        if linear:
+            assert decay[id(names[linear])] == 0.2
 
 
 def test_bad_options_are_named(tiny):

@@ -44,7 +44,7 @@ def test_identity_holds_with_padding_frames(tiny):
 
 def test_text_path_drops_padding_columns_exactly(tiny):
     """Only the columns after the batch's last EOT go; each caption's embedding is unchanged."""
-    from vidclip.modules.towers import run_text
+    from vidclip.towers import run_text
 
     model = tiny("glscl", num_frames=1).eval()
     captions = ["a red circle moves to the left and then grows", "a square"]
@@ -62,7 +62,7 @@ def test_text_path_drops_padding_columns_exactly(tiny):
 
 def test_text_path_keeps_padding_without_a_causal_mask(tiny):
     """Without a causal mask padding tokens are attended to, so nothing may be dropped."""
-    from vidclip.modules.towers import run_text
+    from vidclip.towers import run_text
 
     model = tiny("meanp", num_frames=1).eval()
     model.clip.attn_mask = None
@@ -76,7 +76,7 @@ def test_text_path_keeps_padding_without_a_causal_mask(tiny):
 
 def test_text_path_keeps_every_column_when_an_eos_is_missing(tiny):
     """EOS pooling with a caption whose EOS was cut off: no safe place to cut, so nothing is dropped."""
-    from vidclip.modules.towers import run_text
+    from vidclip.towers import run_text
 
     model = tiny("meanp", num_frames=1).eval()
     tokens = model.tokenize(["a square", "a red circle moves"])

@@ -2,8 +2,8 @@
 
 import torch
 
-from vidclip.modules.moment_head import decode_moments
-from vidclip.modules.query_split import split_query
+from vidclip.adapters.moment_head import decode_moments
+from vidclip.adapters.query_split import split_query
 
 from model_testing import CAPTIONS, random_frames
 

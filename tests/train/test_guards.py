@@ -2,13 +2,15 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
 from _trainkit import TinyDataset, TinyTask, TinyVideoText, make_trainer, state
 
-from vidclip.train import checkpointing
-from vidclip.train.loop import EmptyDatasetError, TrainingStopped
+from vidclip import checkpoint
+from vidclip.train import run_state
+from vidclip.errors import EmptyDatasetError, TrainingStopped
 
 
 def test_nan_losses_are_skipped_and_counted(tmp_path):
@@ -27,10 +29,10 @@ def test_run_of_nans_stops_and_keeps_last_good_checkpoint(tmp_path):
         good.options.max_bad_steps = 3
         good.run()
     assert good.skipped_steps == 3
-    progress = checkpointing.read_progress(tmp_path / "last")
+    progress = run_state.read_progress(tmp_path / "last")
     assert progress["step"] == 4  # steps 5.. were bad: no checkpoint from inside the bad run
     fresh = TinyVideoText()
-    checkpointing.load_model_weights(fresh, tmp_path / "last")
+    checkpoint.load_weights(fresh, tmp_path / "last")
     # the weights after step 4 are the weights the stopped run still holds (bad steps change nothing)
     for key, value in state(good.model).items():
         torch.testing.assert_close(fresh.state_dict()[key], value, rtol=0, atol=0)
@@ -60,23 +62,23 @@ def test_crash_mid_save_leaves_previous_checkpoint(tmp_path, monkeypatch):
 def test_crash_between_renames_falls_back_to_previous(tmp_path, monkeypatch):
     trainer = make_trainer(tmp_path, 2)
     trainer.run()
-    real_replace = checkpointing.os.replace
+    real_replace = run_state.os.replace
 
     def dying_replace(src, dst):
-        if str(src).endswith(".tmp"):  # the new checkpoint moving into place: simulate power loss
+        if str(src).endswith(".tmp") and Path(src).is_dir():  # the new checkpoint folder moving in: power loss
             raise KeyboardInterrupt
         return real_replace(src, dst)
 
-    monkeypatch.setattr(checkpointing.os, "replace", dying_replace)
+    monkeypatch.setattr(run_state.os, "replace", dying_replace)
     trainer.step += 1
     with pytest.raises(KeyboardInterrupt):
         trainer.save()
-    resolved = checkpointing.resolve(tmp_path)
+    resolved = run_state.resolve(tmp_path)
     assert resolved.name == "last.old"
-    assert checkpointing.read_progress(resolved)["step"] == 2
+    assert run_state.read_progress(resolved)["step"] == 2
     monkeypatch.undo()
     trainer.save()  # the next save cleans up and moves on
-    assert checkpointing.resolve(tmp_path) == tmp_path / "last"
+    assert run_state.resolve(tmp_path) == tmp_path / "last"
     assert not (tmp_path / "last.old").exists()
 
 
@@ -127,12 +129,12 @@ def test_data_that_never_decodes_is_a_clear_error(tmp_path):
 
 def test_checkpoint_of_another_architecture_names_both(tmp_path):
     make_trainer(tmp_path, 1).run()
-    with pytest.raises(checkpointing.CheckpointError, match="does not fit this model"):
-        checkpointing.load_model_weights(TinyVideoText(dim=16), tmp_path / "last")
+    with pytest.raises(run_state.CheckpointError, match="does not fit this model"):
+        checkpoint.load_weights(TinyVideoText(dim=16), tmp_path / "last")
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
-    with pytest.raises(checkpointing.CheckpointError, match="no complete checkpoint"):
-        checkpointing.resolve(tmp_path)
-    with pytest.raises(checkpointing.CheckpointError, match="does not exist"):
-        checkpointing.resolve(tmp_path / "nope")
+    with pytest.raises(run_state.CheckpointError, match="no complete checkpoint"):
+        run_state.resolve(tmp_path)
+    with pytest.raises(run_state.CheckpointError, match="does not exist"):
+        run_state.resolve(tmp_path / "nope")

@@ -7,7 +7,8 @@ import time
 import pytest
 import torch
 
-from vidclip.video import VideoDecodeError, available_backends, read_frames
+from vidclip.errors import VideoDecodeError
+from vidclip.video import available_backends, read_frames
 from vidclip.video.backends import resolve
 
 BAD = ["missing", "empty", "text", "audio_only", "zero_frames", "truncated", "no_moov"]

@@ -5,7 +5,7 @@ import pytest
 
 from videotools import VFR_DURATIONS_MS
 
-from vidclip.video.index import scan
+from vidclip.video.frame_index import scan
 
 
 def test_index_matches_ffprobe(videos):

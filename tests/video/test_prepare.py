@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,8 +10,9 @@ from videotools import frame_number
 
 from vidclip.cli import main
 from vidclip.video import read_frames
-from vidclip.video.index import scan
-from vidclip.video.prepare import find_videos, transcode
+from vidclip.video.frame_index import scan
+from vidclip.video.files import find_videos
+from vidclip.video.prepare import transcode
 
 
 @pytest.fixture
@@ -32,7 +34,7 @@ def test_prepare_transcodes_keeps_names_and_lists_failures(source_tree, tmp_path
     summary = json.loads(capsys.readouterr().out)
     assert sorted(summary["failed"]) == [str(source_tree / "broken.mp4")]
     assert len(summary["converted"]) == 3
-    assert sorted(p.relative_to(dst).as_posix() for p in find_videos(dst)) == ["a.mp4", "sub/b.mp4", "sub/c.mp4"]
+    assert sorted(p.relative_to(dst).as_posix() for p in map(Path, find_videos(dst))) == ["a.mp4", "sub/b.mp4", "sub/c.mp4"]
 
     a = scan(dst / "a.mp4")
     assert a.codec == "h264" and a.duration == pytest.approx(4.0, abs=0.05)

@@ -5,7 +5,8 @@ import pytest
 import torch
 from videotools import VFR_DURATIONS_MS, frame_number
 
-from vidclip.video import VideoDecodeError, available_backends, read_frames
+from vidclip.errors import VideoDecodeError
+from vidclip.video import available_backends, read_frames
 
 BACKENDS = ["pyav", "torchcodec", "decord"]
 FORMATS = ["h264", "hevc", "vp9", "mpeg4", "yuv444_odd", "10bit", "rotated90", "rotated180", "rotated270",

@@ -1,13 +1,15 @@
 import pytest
 import torch
 
-from vidclip.video import CLIP_MEAN, CLIP_STD, VideoTransform, center_crop, normalize, resize_short_side
+from vidclip.video import CLIP_MEAN, CLIP_STD, center_crop, model_input, normalize, resize_short_side, resize_to_square
+
+CLIP_32 = {"image_size": 32, "mean": CLIP_MEAN, "std": CLIP_STD}
 
 
 def test_batched_over_clips_and_frames_like_per_image_torchvision():
     v2 = pytest.importorskip("torchvision.transforms.v2")
     frames = torch.randint(0, 256, (2, 3, 3, 72, 96), dtype=torch.uint8)  # (B, T, 3, H, W)
-    out = VideoTransform(32)(frames)
+    out = model_input(frames, CLIP_32)
     assert out.shape == (2, 3, 3, 32, 32) and out.dtype == torch.float32
     reference = v2.Compose([
         v2.Resize(32, interpolation=v2.InterpolationMode.BICUBIC, antialias=True),
@@ -47,6 +49,31 @@ def test_normalize_uint8_and_float_agree():
 @pytest.mark.gpu
 def test_transform_runs_on_the_frames_device():
     frames = torch.randint(0, 256, (2, 4, 3, 64, 80), dtype=torch.uint8, device="cuda")
-    out = VideoTransform(32)(frames)
+    out = model_input(frames, CLIP_32)
     assert out.is_cuda and out.shape == (2, 4, 3, 32, 32)
-    torch.testing.assert_close(out.cpu(), VideoTransform(32)(frames.cpu()), atol=1e-3, rtol=0)
+    torch.testing.assert_close(out.cpu(), model_input(frames.cpu(), CLIP_32), atol=1e-3, rtol=0)
+
+
+@pytest.mark.parametrize("resize_mode", ["shortest", "longest", "squash"])
+@pytest.mark.parametrize("interpolation", ["bicubic", "bilinear"])
+def test_resize_modes_match_open_clips_eval_transform(resize_mode, interpolation):
+    """The model's stored interpolation / resize_mode are applied as open_clip applies them to an image."""
+    open_clip = pytest.importorskip("open_clip")
+    from PIL import Image
+
+    frame = torch.randint(0, 256, (3, 45, 80), dtype=torch.uint8)  # landscape, odd height
+    reference = open_clip.image_transform(32, is_train=False, mean=CLIP_MEAN, std=CLIP_STD,
+                                          resize_mode=resize_mode, interpolation=interpolation)
+    expected = reference(Image.fromarray(frame.permute(1, 2, 0).numpy()))
+    preprocess = {**CLIP_32, "interpolation": interpolation, "resize_mode": resize_mode}
+    out = model_input(frame, preprocess)
+    assert out.shape == expected.shape == (3, 32, 32)
+    # PIL resamples in uint8 with its own filter taps: close, not bit-equal
+    assert (out - expected).abs().mean() < 0.05, (out - expected).abs().mean()
+    if resize_mode == "longest":  # black bars above and below, normalised
+        torch.testing.assert_close(out[:, 0], expected[:, 0], atol=1e-5, rtol=0)
+
+
+def test_unknown_resize_mode_is_an_error():
+    with pytest.raises(ValueError, match="resize_mode 'fit'"):
+        resize_to_square(torch.zeros(3, 10, 20, dtype=torch.uint8), 8, resize_mode="fit")

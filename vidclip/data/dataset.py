@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from vidclip.data.formats.records import Record
-from vidclip.video.transforms import center_crop, resize_short_side
+from vidclip.video.transforms import resize_to_square
 
 logger = logging.getLogger("vidclip.data")
 
@@ -27,14 +27,17 @@ class VideoTextDataset(Dataset):
     Sampling options go to `vidclip.video.read_frames` (num_frames uniform, default 8, or fps; mode,
     backend, jitter for training). clip_to_moment: decode only [start, end] of records that have a moment
     (trimmed retrieval); otherwise the whole video (moment retrieval keeps start/end as targets).
-    size: resize the short side and centre-crop (uint8, in the worker), so videos of different
-    resolutions share a batch; normalising stays on the model's device (`vidclip.video.VideoTransform`). reader: a stand-in for read_frames (same signature), called in the worker;
+    size, interpolation, resize_mode: resize to size x size as the model's preprocessing does (uint8, in
+    the worker, `vidclip.video.resize_to_square`), so videos of different resolutions share a batch;
+    normalising stays on the model's device (`vidclip.video.model_input`). reader: a stand-in for
+    read_frames (same signature), called in the worker;
     skip_errors: what it raises for a bad video (default VideoDecodeError).
     """
 
     def __init__(self, records: Sequence[Record], *, num_frames: int | None = None, fps: float | None = None,
                  mode: str = "exact", backend: str = "auto", jitter: bool = False, clip_to_moment: bool = False,
-                 size: int | None = None, transform: Callable | None = None, reader: Callable | None = None,
+                 size: int | None = None, interpolation: str = "bicubic", resize_mode: str = "shortest",
+                 transform: Callable | None = None, reader: Callable | None = None,
                  skip_errors: tuple[type[BaseException], ...] | None = None):
         if num_frames is not None and fps is not None:
             raise ValueError("give one of num_frames (uniform sampling) or fps, not both")
@@ -45,7 +48,7 @@ class VideoTextDataset(Dataset):
         if jitter:
             self.sampling["jitter"] = True
         self.clip_to_moment = clip_to_moment
-        self.size = size
+        self.size, self.resize = size, {"interpolation": interpolation, "resize_mode": resize_mode}
         self.transform = transform
         self.reader = reader
         self.skip_errors = skip_errors
@@ -68,7 +71,7 @@ class VideoTextDataset(Dataset):
             return self._skip(index, record, f"decoded no frames (shape {tuple(clip.frames.shape)})")
         frames = clip.frames  # (T, 3, H, W) uint8
         if self.size is not None:
-            frames = center_crop(resize_short_side(frames, self.size), self.size).contiguous()
+            frames = resize_to_square(frames, self.size, **self.resize).contiguous()
         if self.transform is not None:
             frames = self.transform(frames)
         return {
@@ -94,7 +97,8 @@ class VideoTextDataset(Dataset):
         reader, errors = self.reader, self.skip_errors
         if reader is None or errors is None:
             try:
-                from vidclip.video import VideoDecodeError, read_frames
+                from vidclip.errors import VideoDecodeError
+                from vidclip.video import read_frames
             except ImportError:
                 if reader is None:
                     raise

@@ -8,17 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-
-
-class AnnotationError(ValueError):
-    """A malformed annotation, located as ``file:line: reason`` so it can be fixed at the source."""
-
-    def __init__(self, path, line: int | None, reason: str):
-        self.path = str(path)
-        self.line = line
-        self.reason = reason
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {reason}")
+from vidclip.errors import AnnotationError
 
 
 @dataclass

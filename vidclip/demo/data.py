@@ -60,14 +60,15 @@ def embed_frames(model, frames: torch.Tensor, *, patches: bool, batch_size: int 
     `VideoCLIP.frame_embeddings` one frame at a time: valid for a frozen tower without block hooks,
     whose per-frame output does not depend on the rest of the clip.
     """
-    from vidclip.train.tasks import prepare_frames
+    from vidclip.train.tasks import model_device
+    from vidclip.video import model_input
 
     assert not model.adapter.hooks_vision_blocks, f"{model.adapter.name!r} hooks the vision blocks: no frame cache"
     was_training = model.training
     model.eval()
     pooled, tokens = [], []
     for start in range(0, len(frames), batch_size):
-        chunk = prepare_frames(model, frames[start:start + batch_size, None])  # (B, 1, 3, S, S)
+        chunk = model_input(frames[start:start + batch_size, None], model.preprocess_config, model_device(model))  # (B, 1, 3, S, S)
         out, _, patch = model.frame_embeddings(chunk, patches=patches)  # (B, 1, D), _, (B, 1, P, D)
         pooled.append(out[:, 0].float().cpu())
         if patches:

@@ -4,49 +4,26 @@
   captions scores higher on it than one of its twin's captions (every own x twin caption pair;
   ties count half). A model blind to frame order scores both the same way on both clips, so it
   gets 50% by construction;
-- retrieval: every caption of a split queries that split's clips (`vidclip.metrics.retrieval_metrics`);
+- retrieval: every caption of a split queries that split's clips (`vidclip.eval.metrics.retrieval_metrics`);
 - zero-shot classification: clips against prompts built from the action class names, which no
-  training caption uses (`vidclip.metrics.classification_metrics`);
+  training caption uses (`vidclip.eval.metrics.classification_metrics`);
 - moments (models with a moment head): each query of an untrimmed test video gets its windows
-  (`VideoCLIP.predict_moments`), scored QVHighlights-style (`vidclip.metrics.moment_metrics`).
+  (`VideoCLIP.predict_moments`), scored QVHighlights-style (`vidclip.eval.metrics.moment_metrics`).
 """
 
 from __future__ import annotations
 
 import torch
 
-from vidclip.train.tasks import prepare_frames
 
 ZERO_SHOT_TEMPLATES = ("a shape {}.", "an object {}.", "a video of a shape {}.", "something {}.")
 
 
-@torch.inference_mode()
-def embed_clips(model, frames, *, batch_size=128, frame_mask=None) -> dict:
-    """uint8 clips (N, T, 3, H, W) -> the model's video feature dict, on the CPU in float32."""
-    parts = []
-    for start in range(0, len(frames), batch_size):
-        batch = prepare_frames(model, frames[start:start + batch_size])  # (B, T, 3, S, S) float
-        mask = None if frame_mask is None else frame_mask[start:start + batch_size].to(batch.device)
-        features = model.video_features(batch, mask)
-        parts.append({k: v.float().cpu() if v.is_floating_point() else v.cpu() for k, v in features.items()})
-    return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
+def _pipeline(model):
+    """The inference wrapper (preprocessing, batching) on the device the model is on."""
+    from vidclip.pipeline import Pipeline
 
-
-@torch.inference_mode()
-def embed_texts(model, texts, *, batch_size=512) -> dict:
-    device = next(model.parameters()).device
-    parts = []
-    for start in range(0, len(texts), batch_size):
-        tokens = model.tokenize(texts[start:start + batch_size]).to(device)
-        parts.append({k: v.float().cpu() for k, v in model.text_features(tokens).items()})
-    return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
-
-
-@torch.inference_mode()
-def similarity(model, text, video) -> torch.Tensor:
-    device = next(model.parameters()).device
-    move = lambda d: {k: v.to(device) for k, v in d.items()}  # noqa: E731
-    return model.similarity(move(text), move(video)).float().cpu()  # (Nt, Nv)
+    return Pipeline(model, device=next(model.parameters()).device)
 
 
 def twin_accuracy(sim, caption_owner, pairs) -> float:
@@ -130,15 +107,15 @@ def distinct_gallery_recall(sim, caption_owner, clips, *, gallery_size, draws=20
 def clip_split_metrics(model, frames, clips, *, twin_pairs=(), class_names=None, batch_size=128,
                        distinct_gallery=None) -> dict:
     """Retrieval (+ twin accuracy, + zero-shot top-1, + R@1 on distinct-meaning galleries) on one split."""
-    from vidclip.metrics import retrieval_metrics
+    from vidclip.eval.metrics import retrieval_metrics
 
-    video = embed_clips(model, frames, batch_size=batch_size)
+    pipeline = _pipeline(model)
+    video = pipeline.clip_features(frames, batch_size=batch_size)
     captions, owner = [], []
     for index, clip in enumerate(clips):
         captions += clip["captions"]
         owner += [index] * len(clip["captions"])
-    text = embed_texts(model, captions)
-    sim = similarity(model, text, video)  # (N_text, N_video)
+    sim = pipeline.similarity(pipeline.text_features(captions), video)  # (N_text, N_video)
     out = retrieval_metrics(sim, owner)
     out.update(num_texts=len(captions), num_videos=len(clips))
     out.update(semantic_recall(sim, owner, clips))
@@ -156,12 +133,12 @@ def clip_split_metrics(model, frames, clips, *, twin_pairs=(), class_names=None,
 def zero_shot(model, video, clips, class_names, templates=ZERO_SHOT_TEMPLATES) -> dict:
     """Top-1/top-5 of each clip's action among the class names, prompts averaged per class."""
     from vidclip.data.formats import class_prompts
-    from vidclip.metrics import classification_metrics
+    from vidclip.eval.metrics import classification_metrics
     from vidclip.train.tasks import ClassificationTask
 
     with torch.inference_mode():
         text = ClassificationTask(class_prompts(class_names, templates)).class_text_features(model)
-    logits = similarity(model, {k: v.float().cpu() for k, v in text.items()}, video).t()  # (N, C)
+    logits = _pipeline(model).similarity(text, video).t()  # (N, C)
     index = {name: i for i, name in enumerate(class_names)}
     labels = torch.tensor([index[clip["label"]] for clip in clips])
     metrics = classification_metrics(logits, labels)
@@ -171,14 +148,14 @@ def zero_shot(model, video, clips, class_names, templates=ZERO_SHOT_TEMPLATES) -
 @torch.inference_mode()
 def moment_split_metrics(model, moments, *, batch_size=64, top_k=5) -> dict:
     """moments: a `MomentQueries` of one split (frames sampled at segment centres)."""
-    from vidclip.metrics import moment_metrics
+    from vidclip.eval.metrics import moment_metrics
 
     device = next(model.parameters()).device
     videos = moments.tracks["frames"]  # [(F_i, 3, H, W) uint8]
     sampled = [moments.frame_times(v, jitter=False) for v in range(len(videos))]
     frames = torch.stack([video[index] for video, (index, _) in zip(videos, sampled)])  # (V, T, 3, H, W)
     times = torch.stack([t for _, t in sampled])  # (V, T) seconds
-    video = embed_clips(model, frames, batch_size=batch_size)
+    video = _pipeline(model).clip_features(frames, batch_size=batch_size)
     predictions, truth = [], []
     for start in range(0, len(moments.queries), 256):
         chunk = moments.queries[start:start + 256]

@@ -12,8 +12,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-METHODS = ("meanp", "seqtransf", "prompts", "vdi", "glscl")
-STAGES = ("pretrain", *METHODS)
+
+
+def demo_methods(configs=None) -> tuple[str, ...]:
+    """Every registered adapter with a demo recipe (configs/synthetic_<adapter>.yaml), in registry order."""
+    from vidclip.registry import ADAPTERS
+
+    folder = Path(configs or default_configs_dir())
+    return tuple(name for name in ADAPTERS.names() if (folder / f"synthetic_{name}.yaml").is_file())
+
 
 # Full run: the synthetic generator's defaults. Quick: a smoke test (seconds, numbers meaningless).
 FULL_DATA = dict(num_train=2000, num_test=500, num_novel=300, num_moment_train=200, num_moment_test=100,
@@ -28,7 +35,7 @@ class DemoOptions:
     out: Path = Path("demo_out")
     quick: bool = False
     device: str | None = None
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[str, ...] | None = None  # None: every adapter with a demo recipe
     seed: int = 0  # the synthetic data's seed (training seeds are in the configs)
     threads: int | None = None
     configs: Path | None = None
@@ -49,21 +56,23 @@ class _Log:
 
 
 def default_configs_dir() -> Path:
-    """configs/ of the source tree this package runs from, else ./configs."""
-    here = Path(__file__).resolve().parents[2] / "configs"
-    return here if (here / "synthetic_pretrain.yaml").is_file() else Path("configs")
+    """The recipes shipped with vidclip (the repository's configs/, installed as `vidclip.configs`)."""
+    from vidclip import configs
+
+    return configs.ROOT
 
 
-def stage_overrides(overrides, stage) -> list[str]:
+def stage_overrides(overrides, stage, methods=None) -> list[str]:
     """`key=value` applies to every stage; `stage:key=value` to one (`adapt:` = every stage-2 method)."""
+    stages = ("pretrain", *(methods or demo_methods()))
     out = []
     for item in overrides:
         prefix, sep, rest = item.partition(":")
         if sep and "=" not in prefix:
-            if prefix not in (*STAGES, "adapt"):
-                from vidclip.train.config import ConfigError
+            if prefix not in (*stages, "adapt"):
+                from vidclip.errors import ConfigError
 
-                raise ConfigError(f"--set {item!r}: unknown stage {prefix!r}; stages: {', '.join(STAGES)}, adapt")
+                raise ConfigError(f"--set {item!r}: unknown stage {prefix!r}; stages: {', '.join(stages)}, adapt")
             if prefix == stage or (prefix == "adapt" and stage != "pretrain"):
                 out.append(rest)
         else:
@@ -81,7 +90,7 @@ def load_stage_config(options: DemoOptions, stage: str, extra=()):
     overrides = [f"train.out_dir={options.out / 'runs' / stage}", *extra]
     if options.quick:
         overrides += QUICK_OVERRIDES
-    overrides += stage_overrides(options.overrides, stage)
+    overrides += stage_overrides(options.overrides, stage, options.methods)
     if not options.progress:
         overrides.append("train.progress=false")
     return load_config(path, overrides)
@@ -151,16 +160,18 @@ def run_demo(options: DemoOptions) -> dict:
     from vidclip.demo import data as demo_data
     from vidclip.demo import evaluation, report
     from vidclip.demo.stages import train_stage
-    from vidclip.demo.tasks import ClipRetrievalTask, ClipsAndMomentsTask
-    from vidclip.train.runner import create_model
-    from vidclip.train.tasks import ImageTextTask
+    from vidclip.demo.tasks import ClipsAndMomentsTask
+    from vidclip.train.runner import create_video_model
+    from vidclip.train.tasks import ImageTextTask, RetrievalTask
 
     log = _Log()
-    unknown = set(options.methods) - set(METHODS)
+    available = demo_methods(options.configs)
+    options.methods = tuple(options.methods or available)
+    unknown = set(options.methods) - set(available)
     if unknown:
-        from vidclip.train.config import ConfigError
+        from vidclip.errors import ConfigError
 
-        raise ConfigError(f"unknown method(s) {sorted(unknown)}; choose from {', '.join(METHODS)}")
+        raise ConfigError(f"unknown method(s) {sorted(unknown)}; choose from {', '.join(available)}")
     if options.threads:
         torch.set_num_threads(options.threads)
     device = options.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -229,7 +240,7 @@ def run_demo(options: DemoOptions) -> dict:
     # the stage-1 CLIP as is (meanP over 8 frames, nothing trained on video): the reference row
     began = time.perf_counter()
     stage1_config = load_stage_config(options, "meanp", [f"model.pretrained={checkpoint}"])
-    baseline = evaluate_clips(create_model(stage1_config, torch.device(device)).eval())
+    baseline = evaluate_clips(create_video_model(stage1_config, torch.device(device)).eval())
     timings["eval"] = time.perf_counter() - began
 
     # ---- 2. video adaptation, one run per method -----------------------------------------------
@@ -240,7 +251,7 @@ def run_demo(options: DemoOptions) -> dict:
     for method in options.methods:
         config = load_stage_config(options, method, [f"model.pretrained={checkpoint}"])
         began = time.perf_counter()
-        model = create_model(config, torch.device(device))
+        model = create_video_model(config, torch.device(device))
         moments_too = config.train.task == "moments"
         if moments_too and moment_videos is None:
             moment_videos = load_moment_tensor_cache(root, "train")
@@ -259,8 +270,8 @@ def run_demo(options: DemoOptions) -> dict:
             dataset = demo_data.ClipsAndMoments(clip_data, moments, seed=config.train.seed)
             task, collate = ClipsAndMomentsTask(), demo_data.collate_clips_and_moments
         else:
-            dataset, task, collate = clip_data, ClipRetrievalTask(), demo_data.collate_samples
-        log(f"stage 2: {report.METHOD_NAMES[method]} ({config.train.max_steps} steps, batch {config.train.batch_size}, "
+            dataset, task, collate = clip_data, RetrievalTask(), demo_data.collate_samples
+        log(f"stage 2: {report.METHOD_NAMES.get(method, method)} ({config.train.max_steps} steps, batch {config.train.batch_size}, "
             f"freeze {config.model.freeze}, {'cached frame features' if cached else 'pixels'})")
         model, summary = train_stage(config, dataset=dataset, task=task, collate_fn=collate, device=device,
                                      run_dir=config.train.out_dir, progress=options.progress, model=model,
@@ -284,7 +295,7 @@ def run_demo(options: DemoOptions) -> dict:
         methods[method] = result
         timings["eval"] += time.perf_counter() - began
         del model
-        log(f"{report.METHOD_NAMES[method]}: " + ", ".join(
+        log(f"{report.METHOD_NAMES.get(method, method)}: " + ", ".join(
             f"{k} {result[k]:.1f}" for k in ("twin_acc", "t2v_R1", "novel_t2v_R1", "zeroshot_top1", "R1@0.5", "mIoU")
             if k in result) + f" (trained in {summary['seconds']:.0f}s)")
 

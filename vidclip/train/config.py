@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
-import json
 import os
 import re
 import types
@@ -28,23 +27,19 @@ from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence, Union
 
 import yaml
-
-
-class ConfigError(ValueError):
-    """A config file or override is invalid; the message names the key and what is allowed."""
+from vidclip.errors import ConfigError
+from vidclip.registry import ADAPTERS, DATASETS, TASKS
 
 
 def _f(default, doc: str = "", **checks):
-    """A field with a documented default and optional range checks (min, max, gt, length)."""
+    """A field with a documented default and optional checks (min, max, gt, length; choices: a registry)."""
     meta = {"doc": doc, **checks}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
-Adapter = Literal["meanp", "seqtransf", "prompts", "vdi", "glscl"]
 Freeze = Literal["auto", "none", "visual", "text", "towers"]
-Task = Literal["retrieval", "moments", "classification", "image_text"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Schedule = Literal["cosine", "linear", "constant"]
 Sampling = Literal["uniform", "random"]
@@ -60,7 +55,8 @@ class DatasetSpec:
     """One annotation file and how to read it (a reader of `vidclip.data` does the reading)."""
 
     annotations: str = field(metadata={"doc": "annotation file (the dataset's own format)"})
-    format: str = _f("auto", "reader name in vidclip.data (msrvtt, charades_sta, jsonl, ...); auto = guess")
+    format: str = _f("auto", "reader name (vidclip.registry.DATASETS: msrvtt, charades_sta, jsonl, ...); auto = guess",
+                     choices=DATASETS, also="auto")
     video_root: str | None = _f(None, "folder of the videos; None = beside the annotation file")
     split: str | None = _f(None, "split file or split name, for formats that keep it apart (MSR-VTT csv)")
     options: dict[str, Any] = _f({}, "extra reader keyword arguments (e.g. durations, data_json)")
@@ -70,7 +66,7 @@ class DatasetSpec:
 class ModelConfig:
     name: str = _f("ViT-B-32", "architecture: an open_clip or vidclip model config name")
     pretrained: str | None = _f("openai", "open_clip tag, weights file or vidclip checkpoint; None = random")
-    adapter: Adapter = _f("meanp", "temporal adapter")
+    adapter: str = _f("meanp", "temporal adapter (vidclip.registry.ADAPTERS)", choices=ADAPTERS)
     num_frames: int = _f(12, "frames per clip the model is built for", min=1)
     freeze: Freeze = _f("auto", "towers to freeze; auto = the adapter's default (prompts: towers)")
     grad_checkpointing: bool = _f(False, "recompute activations in the backward pass to save memory")
@@ -108,7 +104,7 @@ class OptimConfig:
 
 @dataclass
 class TrainConfig:
-    task: Task = _f("retrieval", "what is trained")
+    task: str = _f("retrieval", "what is trained (vidclip.registry.TASKS)", choices=TASKS)
     epochs: int = _f(5, "passes over the training set (ignored when max_steps is set)", min=0)
     max_steps: int | None = _f(None, "optimizer steps; overrides epochs", min=1)
     batch_size: int = _f(128, "samples per optimizer step over all processes (the papers' batch size)", min=1)
@@ -128,7 +124,7 @@ class TrainConfig:
 class EvalConfig:
     sets: list[DatasetSpec] = _f([], "evaluation sets; empty = data.val")
     batch_size: int = _f(64, "clips per forward pass at evaluation", min=1)
-    ties: Ties = _f("pessimistic", "rank of a correct item tied with wrong ones (see vidclip.metrics)")
+    ties: Ties = _f("pessimistic", "rank of a correct item tied with wrong ones (see vidclip.eval.metrics)")
     num_windows: int = _f(10, "moment windows predicted per query", min=1)
 
 
@@ -253,6 +249,9 @@ def _coerce(value, tp, path: str):
 
 
 def _check_range(value, meta: Mapping, path: str):
+    if isinstance(value, str) and "choices" in meta and value != meta.get("also") and value not in meta["choices"]:
+        extra = [meta["also"]] if "also" in meta else []
+        raise ConfigError(f"{path}: expected one of {', '.join(repr(c) for c in [*extra, *meta['choices']])}, got {_show(value)}")
     if value is None or isinstance(value, (bool, str, dict)):
         return value
     if "length" in meta and len(value) != meta["length"]:
@@ -373,8 +372,3 @@ def load_config(paths: str | os.PathLike | Sequence[str | os.PathLike] = (), ove
         tree = deep_merge(tree, _load_layered(Path(path)))
     apply_overrides(tree, overrides)
     return config_from_dict(tree)
-
-
-def load_config_json(path: str | os.PathLike) -> Config:
-    """A config saved as JSON (a run folder's or a checkpoint's)."""
-    return config_from_dict(json.loads(Path(path).read_text()))

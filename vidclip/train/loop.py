@@ -15,17 +15,10 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from vidclip.train import checkpointing, distributed
+from vidclip.errors import CheckpointError, EmptyDatasetError, TrainingStopped
+from vidclip.train import distributed, run_state
 from vidclip.train.metrics_log import MetricsLog
 from vidclip.train.sampler import EpochBatchSampler
-
-
-class TrainingStopped(RuntimeError):
-    """Training cannot go on (a run of non-finite losses); the last good checkpoint is intact."""
-
-
-class EmptyDatasetError(ValueError):
-    """The dataset holds fewer samples than one global batch."""
 
 
 @dataclass
@@ -113,11 +106,11 @@ class Trainer:
 
     def resume(self, checkpoint_dir):
         """Continue from a checkpoint: weights, optimizer, scheduler, RNG and the data position."""
-        progress = checkpointing.load_checkpoint(
+        progress = run_state.restore_run_state(
             checkpoint_dir, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
             scaler=self.scaler, rank=self.dist.rank)
         if progress.get("seed", self.options.seed) != self.options.seed:
-            raise checkpointing.CheckpointError(
+            raise CheckpointError(
                 f"checkpoint {checkpoint_dir} was trained with seed {progress['seed']}, this run uses "
                 f"{self.options.seed}: the data order would not continue")
         self.step, self.epoch, self.batch_in_epoch = progress["step"], progress["epoch"], progress["batch_in_epoch"]
@@ -201,7 +194,7 @@ class Trainer:
     # ---- checkpoints, eval ------------------------------------------------------------------------
     def save(self):
         """Checkpoint into run_dir/last (rank 0 writes; every rank contributes its RNG state)."""
-        rng_states = distributed.all_gather_object(checkpointing.rng_state())
+        rng_states = distributed.all_gather_object(run_state.rng_state())
         bad_videos = distributed.all_reduce_sum(self.bad_videos, self.device)
         if self.dist.is_main:
             progress = {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
@@ -209,7 +202,7 @@ class Trainer:
                         "skipped_steps": self.skipped_steps, "bad_videos": bad_videos,
                         "metrics": self.last_metrics}
             extra = {"train_config.json": self.config_dict} if self.config_dict is not None else None
-            checkpointing.save_checkpoint(self.run_dir, model=self.model, optimizer=self.optimizer,
+            run_state.save_run_state(self.run_dir, model=self.model, optimizer=self.optimizer,
                                           scheduler=self.scheduler, scaler=self.scaler, progress=progress,
                                           rng_states=rng_states, extra_files=extra)
         distributed.barrier()
@@ -235,7 +228,7 @@ class Trainer:
         if resume_from is not None:
             self.resume(resume_from)
         if self.dist.is_main and self.config_dict is not None:
-            checkpointing.save_run_config(self.run_dir, self.config_dict)
+            run_state.save_run_config(self.run_dir, self.config_dict)
         log = MetricsLog(self.run_dir, resume_step=self.step if resume_from is not None else None,
                          tensorboard=opts.tensorboard) if self.dist.is_main else None
         bar = _progress_bar(opts, self.step, enabled=opts.progress and self.dist.is_main)
@@ -292,8 +285,8 @@ class Trainer:
         return record
 
     def _stop_message(self):
-        last = self.run_dir / checkpointing.LAST
-        where = f"the last good checkpoint is {last}" if checkpointing.is_complete(last) else "no checkpoint was written yet"
+        last = self.run_dir / run_state.LAST
+        where = f"the last good checkpoint is {last}" if run_state.is_complete(last) else "no checkpoint was written yet"
         return (f"training stopped at step {self.step}: {self.consecutive_bad} consecutive steps had a non-finite "
                 f"(NaN or inf) loss or gradient ({self.skipped_steps} skipped in total); {where}. "
                 f"Lower the learning rate, check the data, or raise train.max_bad_steps.")
@@ -301,7 +294,7 @@ class Trainer:
     def _summary(self, eval_metrics):
         bad_videos = distributed.all_reduce_sum(self.bad_videos, self.device)
         summary = {"steps": self.step, "skipped_steps": self.skipped_steps, "bad_videos": bad_videos,
-                   "checkpoint": str(self.run_dir / checkpointing.LAST), "train": self.last_metrics,
+                   "checkpoint": str(self.run_dir / run_state.LAST), "train": self.last_metrics,
                    "eval": eval_metrics}
         if self.dist.is_main:
             distributed.print_main(

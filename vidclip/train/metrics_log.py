@@ -57,7 +57,15 @@ def _tensorboard_writer(directory):
     return SummaryWriter(str(directory))
 
 
-def read_metrics(run_dir):
-    """The records of RUN_DIR/metrics.jsonl as a list of dicts."""
+def read_metrics(run_dir) -> list[dict]:
+    """The records of RUN_DIR/metrics.jsonl; a line cut short by a killed run is passed over."""
     path = Path(run_dir) / "metrics.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records

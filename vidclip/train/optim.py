@@ -10,24 +10,22 @@ import math
 
 import torch
 
-# parameter-name fragments that never get weight decay (besides every tensor with ndim < 2)
-NO_DECAY_KEYS = ("bias", "norm", "ln_", "embedding", "positional", "prompt", "logit_scale", "logit_bias",
-                 "class_embedding", "token", "query", "queries")
-
-# parameter-name prefixes of open_clip tower parameters, for models without their own `param_groups`
+# open_clip tower parameters (inside a VideoCLIP: "clip."), as opposed to the new modules
 TOWER_PREFIXES = ("clip.", "visual.", "transformer.", "token_embedding", "positional_embedding", "ln_final",
                   "text_projection")
+# learned per-position / per-slot vectors (last name part) that weight decay would pull to zero
+NO_DECAY_NAMES = ("position", "positions", "positional_embedding", "class_embedding", "queries", "prompts",
+                  "logit_scale", "logit_bias")
 
 
 def wants_decay(name, param):
-    """Decay only the matrices of linear/conv layers."""
-    lowered = name.lower()
-    return param.ndim >= 2 and not any(key in lowered for key in NO_DECAY_KEYS)
+    """Decay only the weight matrices of linear/conv layers, never norms, biases, embeddings or slots."""
+    return param.ndim >= 2 and "embedding" not in name and name.rsplit(".", 1)[-1] not in NO_DECAY_NAMES
 
 
 def is_tower(name):
-    """A parameter of the pretrained towers (by name), as opposed to a new module."""
-    return name.startswith(TOWER_PREFIXES)
+    """A pretrained tower parameter (by name); the learned temperature trains with the new modules."""
+    return name.startswith(TOWER_PREFIXES) and name.rsplit(".", 1)[-1] not in ("logit_scale", "logit_bias")
 
 
 def param_groups(model, *, tower_lr, new_lr, weight_decay, tower=is_tower):
@@ -54,12 +52,8 @@ def param_groups(model, *, tower_lr, new_lr, weight_decay, tower=is_tower):
 
 
 def build_optimizer(model, *, tower_lr, new_lr, weight_decay=0.0, betas=(0.9, 0.98), eps=1e-6):
-    """AdamW over the trainable parameters; the model's own `param_groups` wins when it has one."""
-    if hasattr(model, "param_groups"):
-        groups = model.param_groups(tower_lr=tower_lr, new_lr=new_lr, weight_decay=weight_decay)
-    else:
-        groups = param_groups(model, tower_lr=tower_lr, new_lr=new_lr, weight_decay=weight_decay)
-    groups = [group for group in groups if len(group["params"]) > 0]
+    """AdamW over the trainable parameters, grouped by `param_groups`."""
+    groups = param_groups(model, tower_lr=tower_lr, new_lr=new_lr, weight_decay=weight_decay)
     if not groups:
         raise ValueError("the model has no trainable parameters (every parameter has requires_grad=False)")
     return torch.optim.AdamW(groups, betas=tuple(betas), eps=eps)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import torch
 
-from vidclip.train import checkpointing, distributed
-from vidclip.train.config import ConfigError, config_from_dict, config_to_dict
+from vidclip.train import distributed, run_state
+from vidclip.errors import ConfigError, EmptyDatasetError
+from vidclip.train.config import config_from_dict, config_to_dict
 
 
 def load_annotations_spec(spec, where):
@@ -31,17 +32,21 @@ def video_dataset(records, config, model, *, train):
     data = config.data
     size = data.image_size or model.preprocess_config["image_size"]
     sampling = {"fps": data.fps, "num_frames": None} if data.fps else {"num_frames": data.num_frames or model.num_frames}
+    preprocess = model.preprocess_config
     return VideoTextDataset(records, **sampling, jitter=train and data.train_sampling == "random",
                             clip_to_moment=config.train.task != "moments",
-                            size=size if isinstance(size, int) else size[0])
+                            size=size if isinstance(size, int) else size[0],
+                            interpolation=preprocess.get("interpolation", "bicubic"),
+                            resize_mode=preprocess.get("resize_mode", "shortest"))
 
 
-def create_model(config, device):
-    from vidclip.factory import create_model as create
+def create_video_model(config, device):
+    """The VideoCLIP that `config.model` describes, seeded so every rank and rerun starts the same."""
+    from vidclip.factory import create_model
 
     m = config.model
     torch.manual_seed(config.train.seed)  # the same initial weights on every rank and every rerun
-    model = create(m.name, pretrained=m.pretrained, adapter=m.adapter, num_frames=m.num_frames,
+    model = create_model(m.name, pretrained=m.pretrained, adapter=m.adapter, num_frames=m.num_frames,
                    freeze=None if m.freeze == "auto" else m.freeze, **m.adapter_options)
     return model.to(device)
 
@@ -67,7 +72,7 @@ def total_steps(config, num_samples):
 
 def eval_hook(config, device):
     """The periodic evaluation: metrics on the first eval set (or data.val), or None."""
-    from vidclip.train.evaluation import evaluate_annotations
+    from vidclip.eval.evaluation import evaluate_annotations
 
     sets = config.eval.sets or ([config.data.val] if config.data.val else [])
     if not sets:
@@ -96,10 +101,39 @@ def build_optimization(config, model, steps):
     return optimizer, scheduler
 
 
+def loop_options(config, *, steps, world_size, **changes):
+    """The one translation of `config` into the loop's options.
+
+    `train.batch_size` is the global batch (what the papers report); the loop gets the per-process
+    micro-batch: the global batch over processes and accumulation steps.
+    """
+    from vidclip.train.loop import LoopOptions
+
+    o, t = config.optim, config.train
+    options = dict(
+        steps=steps, batch_size=micro_batch_size(config, world_size), grad_accum=o.accumulation,
+        clip_grad_norm=o.clip_grad_norm or 0.0, precision=t.precision, seed=t.seed, checkpoint_every=t.save_every,
+        eval_every=t.eval_every, log_every=min(t.log_every, steps), max_bad_steps=t.max_bad_steps,
+        grad_checkpointing=config.model.grad_checkpointing, num_workers=config.data.workers, progress=t.progress,
+        tensorboard=t.tensorboard)
+    return LoopOptions(**{**options, **changes})
+
+
+def make_trainer(config, *, model, task, dataset, dist_info, run_dir, collate_fn, evaluate=None, **loop_changes):
+    """A `Trainer` for any model, dataset and task (the demo's cached-feature datasets too), as `config` says."""
+    from vidclip.train.loop import Trainer
+
+    steps = total_steps(config, len(dataset))
+    optimizer, scheduler = build_optimization(config, model, steps)
+    options = loop_options(config, steps=steps, world_size=dist_info.world_size, **loop_changes)
+    return Trainer(model=model, task=task, dataset=dataset, optimizer=optimizer, scheduler=scheduler,
+                   options=options, run_dir=run_dir, collate_fn=collate_fn, dist_info=dist_info,
+                   evaluate=evaluate, config_dict=config_to_dict(config))
+
+
 def build_trainer(config, dist_info, *, run_dir=None):
-    """Everything `Trainer` needs, from a checked Config."""
+    """Everything `Trainer` needs, from a checked Config: annotations, model, task, dataset."""
     from vidclip.data.dataset import collate_videos
-    from vidclip.train.loop import EmptyDatasetError, LoopOptions, Trainer
     from vidclip.train.tasks import build_task
 
     if config.data.train is None:
@@ -107,28 +141,19 @@ def build_trainer(config, dist_info, *, run_dir=None):
     annotations = load_annotations_spec(config.data.train, "data.train")
     if len(annotations) == 0:
         raise EmptyDatasetError(f"data.train: {config.data.train.annotations} holds no annotations: nothing to train on")
-    model = create_model(config, dist_info.device)
+    model = create_video_model(config, dist_info.device)
     task = build_task(config.train.task, classes=annotations.classes, templates=config.data.templates)
     dataset = video_dataset(annotations.records, config, model, train=True)
-    steps = total_steps(config, len(dataset))
-    optimizer, scheduler = build_optimization(config, model, steps)
-    o, t = config.optim, config.train
-    options = LoopOptions(
-        steps=steps, batch_size=micro_batch_size(config, dist_info.world_size), grad_accum=o.accumulation,
-        clip_grad_norm=o.clip_grad_norm or 0.0, precision=t.precision, seed=t.seed, checkpoint_every=t.save_every,
-        eval_every=t.eval_every, log_every=t.log_every, max_bad_steps=t.max_bad_steps,
-        grad_checkpointing=config.model.grad_checkpointing, num_workers=config.data.workers, progress=t.progress,
-        tensorboard=t.tensorboard)
-    return Trainer(model=model, task=task, dataset=dataset, optimizer=optimizer, scheduler=scheduler,
-                   options=options, run_dir=run_dir or t.out_dir, collate_fn=collate_videos, dist_info=dist_info,
-                   evaluate=eval_hook(config, dist_info.device), config_dict=config_to_dict(config))
+    return make_trainer(config, model=model, task=task, dataset=dataset, dist_info=dist_info,
+                        run_dir=run_dir or config.train.out_dir, collate_fn=collate_videos,
+                        evaluate=eval_hook(config, dist_info.device))
 
 
 def resume_config(run_dir, overrides=()):
     """The saved config of a run, with `--set` overrides applied on top."""
     from vidclip.train.config import apply_overrides
 
-    return config_from_dict(apply_overrides(checkpointing.read_run_config(run_dir), list(overrides)))
+    return config_from_dict(apply_overrides(run_state.read_run_config(run_dir), list(overrides)))
 
 
 def train(config, *, resume=None, device=None):
@@ -149,5 +174,5 @@ def _train(config, info, resume):
     """Own frame, so the trainer (and DDP) are gone before the process group is destroyed."""
     run_dir = Path(resume) if resume is not None else Path(config.train.out_dir)
     trainer = build_trainer(config, info, run_dir=run_dir)
-    checkpoint = checkpointing.resolve(run_dir) if resume is not None else None
+    checkpoint = run_state.resolve(run_dir) if resume is not None else None
     return trainer.run(resume_from=checkpoint)

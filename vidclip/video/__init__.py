@@ -9,15 +9,17 @@ Backends (torchcodec, decord, PyAV) import lazily, inside the functions that use
 
 from vidclip.video.backends import BACKENDS, available as available_backends
 from vidclip.video.clip import VideoClip
-from vidclip.video.errors import VideoDecodeError
+from vidclip.errors import VideoDecodeError
 from vidclip.video.reader import read_frames
 from vidclip.video.transforms import (
     CLIP_MEAN,
     CLIP_STD,
-    VideoTransform,
+    RESIZE_MODES,
     center_crop,
+    model_input,
     normalize,
     resize_short_side,
+    resize_to_square,
 )
 
 __all__ = [
@@ -26,10 +28,12 @@ __all__ = [
     "CLIP_STD",
     "VideoClip",
     "VideoDecodeError",
-    "VideoTransform",
+    "RESIZE_MODES",
     "available_backends",
     "center_crop",
     "normalize",
     "read_frames",
+    "model_input",
     "resize_short_side",
+    "resize_to_square",
 ]

@@ -15,9 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-VIDEO_EXTENSIONS = frozenset(
-    ".mp4 .m4v .mov .mkv .webm .avi .flv .wmv .mpg .mpeg .ts .mts .m2ts .3gp .ogv".split()
-)
+from vidclip.video.files import find_videos
 
 
 @dataclass
@@ -28,11 +26,6 @@ class Summary:
 
     def as_dict(self) -> dict:
         return {"converted": self.converted, "skipped": self.skipped, "failed": self.failed}
-
-
-def find_videos(src: Path) -> list[Path]:
-    """Video files under `src` (recursively, by extension, case-insensitive), sorted."""
-    return sorted(p for p in Path(src).rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
 
 
 def output_path(src_root: Path, source: Path, dst_root: Path) -> Path:
@@ -53,7 +46,7 @@ def prepare(
 ) -> Summary:
     """Transcode every video under `src` into `dst`; `progress(path)` is called as each finishes."""
     src, dst = Path(src), Path(dst)
-    sources = find_videos(src)
+    sources = [Path(path) for path in find_videos(src)] if src.is_dir() else []
     summary = Summary()
     todo = []
     for source in sources:

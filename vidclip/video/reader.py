@@ -10,8 +10,8 @@ import torch
 from vidclip.video import sampling
 from vidclip.video.backends import fallback, resolve
 from vidclip.video.clip import VideoClip
-from vidclip.video.errors import VideoDecodeError
-from vidclip.video.index import TIME_EPS, FrameIndex, scan
+from vidclip.errors import VideoDecodeError
+from vidclip.video.frame_index import TIME_EPS, FrameIndex, scan
 
 MODES = ("exact", "keyframe")
 

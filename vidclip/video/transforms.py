@@ -30,11 +30,17 @@ def resize_short_side(
     new_h, new_w = (size, int(size * width / height)) if height <= width else (int(size * height / width), size)
     if (new_h, new_w) == (height, width):
         return frames
+    return _interpolate(frames, (new_h, new_w), interpolation, antialias=antialias)
+
+
+def _interpolate(frames: torch.Tensor, shape: tuple[int, int], interpolation: str, *, antialias: bool = True):
+    """(..., 3, H, W) -> (..., 3, h, w); uint8 in -> uint8 out (rounded, clamped: bicubic overshoots)."""
     lead = frames.shape[:-3]
     flat = frames.reshape(-1, *frames.shape[-3:])  # (N, 3, H, W)
     x = flat.float() if frames.dtype == torch.uint8 else flat
-    align = False if interpolation in ("bilinear", "bicubic") else None
-    x = F.interpolate(x, size=(new_h, new_w), mode=interpolation, align_corners=align, antialias=antialias)
+    smooth = interpolation in ("bilinear", "bicubic")
+    x = F.interpolate(x, size=shape, mode=interpolation, align_corners=False if smooth else None,
+                      antialias=antialias and smooth)
     if frames.dtype == torch.uint8:
         x = x.round_().clamp_(0, 255).to(torch.uint8)
     return x.reshape(*lead, *x.shape[-3:])  # (..., 3, h, w)
@@ -64,29 +70,41 @@ def normalize(
     return (x - mean_t) / std_t
 
 
-class VideoTransform:
-    """uint8 frames (..., 3, H, W) → normalised float (..., 3, size, size), e.g. (B, T, 3, 224, 224).
+RESIZE_MODES = ("shortest", "longest", "squash")
 
-    The CLIP tower's eval preprocessing applied to every frame of every clip at once.
+
+def resize_to_square(frames: torch.Tensor, size: int, *, interpolation: str = "bicubic",
+                     resize_mode: str = "shortest") -> torch.Tensor:
+    """(..., 3, H, W) -> (..., 3, size, size) as open_clip's eval transform does for `resize_mode`:
+
+    shortest: short side to `size`, centre crop; longest: long side to `size`, centred on black
+    padding; squash: both sides to `size`, aspect ignored. Same dtype out (uint8 stays uint8).
     """
+    height, width = frames.shape[-2:]
+    if (height, width) == (size, size):
+        return frames
+    if resize_mode == "shortest":
+        return center_crop(resize_short_side(frames, size, interpolation=interpolation), size)
+    if resize_mode not in RESIZE_MODES:
+        raise ValueError(f"resize_mode {resize_mode!r}: expected one of {', '.join(RESIZE_MODES)}")
+    scale = size / max(height, width)
+    shape = (size, size) if resize_mode == "squash" else (max(1, round(height * scale)), max(1, round(width * scale)))
+    resized = _interpolate(frames, shape, interpolation)  # (..., 3, h, w)
+    if resize_mode == "squash":
+        return resized
+    top, left = (size - shape[0]) // 2, (size - shape[1]) // 2
+    return F.pad(resized, (left, size - shape[1] - left, top, size - shape[0] - top))  # (..., 3, S, S)
 
-    def __init__(
-        self,
-        size: int = 224,
-        *,
-        mean: Sequence[float] = CLIP_MEAN,
-        std: Sequence[float] = CLIP_STD,
-        interpolation: str = "bicubic",
-        dtype: torch.dtype = torch.float32,
-    ):
-        self.size, self.mean, self.std = size, tuple(mean), tuple(std)
-        self.interpolation, self.dtype = interpolation, dtype
 
-    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
-        assert frames.ndim >= 3 and frames.shape[-3] == 3, f"expected (..., 3, H, W), got {tuple(frames.shape)}"
-        x = resize_short_side(frames, self.size, interpolation=self.interpolation)
-        x = center_crop(x, self.size)
-        return normalize(x, self.mean, self.std, dtype=self.dtype)
+def model_input(frames: torch.Tensor, preprocess: dict, device=None) -> torch.Tensor:
+    """uint8 frames (..., 3, H, W) -> the model's normalised float input (..., 3, S, S) on `device`.
 
-    def __repr__(self) -> str:
-        return f"VideoTransform(size={self.size}, interpolation={self.interpolation!r}, mean={self.mean}, std={self.std})"
+    `preprocess` is the model's own `preprocess_config` (size, mean, std, interpolation, resize_mode):
+    the one place where a model's stored preprocessing is applied, for training, evaluation and search.
+    """
+    size = preprocess["image_size"]
+    size = size if isinstance(size, int) else size[0]
+    frames = frames.to(device, non_blocking=True) if device is not None else frames
+    frames = resize_to_square(frames, size, interpolation=preprocess.get("interpolation", "bicubic"),
+                              resize_mode=preprocess.get("resize_mode", "shortest"))
+    return normalize(frames, preprocess["mean"], preprocess["std"])

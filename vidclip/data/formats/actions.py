@@ -12,7 +12,7 @@ from pathlib import Path
 from vidclip.data.formats.builder import RecordBuilder
 from vidclip.data.formats.records import Annotations
 from vidclip.data.formats.sources import csv_rows, numbered_lines
-from vidclip.data.validation import AnnotationError
+from vidclip.errors import AnnotationError
 
 DEFAULT_TEMPLATE = "a video of a person {}."
 ACTION_TEMPLATES = (

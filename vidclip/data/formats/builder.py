@@ -7,7 +7,8 @@ from pathlib import Path
 
 from vidclip.data.formats.paths import VIDEO_EXTENSIONS, VideoResolver
 from vidclip.data.formats.records import Annotations, Record
-from vidclip.data.validation import AnnotationError, LoadReport, check_moment, to_seconds
+from vidclip.errors import AnnotationError
+from vidclip.data.validation import LoadReport, check_moment, to_seconds
 
 logger = logging.getLogger("vidclip.data")
 

@@ -15,9 +15,10 @@ from vidclip.data.formats.records import Annotations
 from vidclip.data.formats.retrieval import (read_didemo, read_lsmdc, read_msrvtt, read_msrvtt_jsfusion,
                                             read_msrvtt_split, read_msvd)
 from vidclip.data.formats.sources import json_entries, load_json, numbered_lines, read_text
-from vidclip.data.validation import AnnotationError
+from vidclip.errors import AnnotationError
+from vidclip.registry import DATASETS
 
-READERS = {
+_READERS = {
     "msrvtt": read_msrvtt,
     "msrvtt_split": read_msrvtt_split,
     "msrvtt_jsfusion": read_msrvtt_jsfusion,
@@ -35,6 +36,8 @@ READERS = {
     "hmdb51": read_hmdb51,
     "jsonl": read_jsonl,
 }
+for _name, _reader in _READERS.items():
+    DATASETS.register(_name)(_reader)
 
 _UCF_LIST = re.compile(r"^(train|test)list\d+\.txt$", re.IGNORECASE)
 _HMDB_SPLIT = re.compile(r"_test_split\d+\.txt$")
@@ -43,19 +46,17 @@ _HMDB_SPLIT = re.compile(r"_test_split\d+\.txt$")
 def load_annotations(path, format: str = "auto", video_root=None, **options) -> Annotations:
     """Read any supported annotation file into validated records.
 
-    format: "auto" (by name and content) or one of `READERS`. video_root: where the videos are
+    format: "auto" (by name and content) or a name in `vidclip.registry.DATASETS`. video_root: where the videos are
     (default: the file's folder). options go to the reader, e.g. on_missing="drop", split="test"
     (MSR-VTT), allow_pickle=True (MSVD), unit="sentence" (DiDeMo), subset="train" (HMDB51).
     """
     if format == "auto":
         format = detect_format(path)
-    if format not in READERS:
-        raise ValueError(f"unknown annotation format {format!r}; known: {', '.join(sorted(READERS))}")
-    return READERS[format](path, video_root=video_root, **options)
+    return DATASETS[format](path, video_root=video_root, **options)
 
 
 def detect_format(path) -> str:
-    """The `READERS` key for a file, from its name first, then its first entry."""
+    """The `DATASETS` name for a file, from its name first, then its first entry."""
     path = Path(path)
     name = path.name.lower()
     if path.is_dir():
@@ -81,7 +82,7 @@ def detect_format(path) -> str:
         return _detect_table(path)
     if name.endswith(".txt"):
         return _detect_lines(path)
-    known = ", ".join(sorted(READERS))
+    known = ", ".join(DATASETS.names())
     raise AnnotationError(path, None, f"cannot tell the format from the name; pass format= one of {known}")
 
 

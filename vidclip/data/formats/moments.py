@@ -12,7 +12,7 @@ from pathlib import Path
 from vidclip.data.formats.builder import RecordBuilder
 from vidclip.data.formats.records import Annotations
 from vidclip.data.formats.sources import csv_rows, json_entries, json_line, load_json, numbered_lines
-from vidclip.data.validation import AnnotationError
+from vidclip.errors import AnnotationError
 
 CHARADES_SUBDIRS = ("Charades_v1_480", "Charades_v1", "videos")
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
+from vidclip.video.files import VIDEO_EXTENSIONS
+
 # suffixes recognised as "already a video file name", so a converted copy (x.mov -> x.mp4) is found too
-_KNOWN_SUFFIXES = set(VIDEO_EXTENSIONS) | {".3gp", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv"}
+_KNOWN_SUFFIXES = frozenset(VIDEO_EXTENSIONS)
 
 
 class VideoResolver:

@@ -7,7 +7,7 @@ from pathlib import Path
 from vidclip.data.formats.builder import RecordBuilder
 from vidclip.data.formats.records import Annotations
 from vidclip.data.formats.sources import csv_rows, json_entries, load_json, numbered_lines
-from vidclip.data.validation import AnnotationError
+from vidclip.errors import AnnotationError
 
 MSRVTT_SUBDIRS = ("videos/all", "all")
 DIDEMO_SEGMENT_SECONDS = 5.0

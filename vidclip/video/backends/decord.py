@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from vidclip.video.errors import VideoDecodeError
-from vidclip.video.index import FrameIndex
+from vidclip.errors import VideoDecodeError
+from vidclip.video.frame_index import FrameIndex
 
 
 def unsafe(index: FrameIndex) -> str | None:

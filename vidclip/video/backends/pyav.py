@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from vidclip.video.errors import VideoDecodeError
-from vidclip.video.index import FrameIndex
+from vidclip.errors import VideoDecodeError
+from vidclip.video.frame_index import FrameIndex
 
 # Codecs whose packet pts is the pts of the frame it holds, so skipping by packet is safe.
 _SKIPPABLE = {"h264", "hevc"}

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import torch
 
-from vidclip.video.errors import VideoDecodeError
-from vidclip.video.index import FrameIndex
+from vidclip.errors import VideoDecodeError
+from vidclip.video.frame_index import FrameIndex
 
 
 def decode(index: FrameIndex, ids: np.ndarray, *, device: str = "cpu") -> tuple[torch.Tensor, np.ndarray]:

@@ -1,0 +1,91 @@
+"""`vidclip eval`: metrics of a checkpoint on an annotation file, plus its predictions."""
+
+HELP = "evaluate a checkpoint: retrieval R@k/MedR/MnR, moment R1/R5/mIoU/mAP, top-1/top-5"
+DESCRIPTION = """\
+Evaluate a model on a dataset's own annotation file (the format is detected, or give --format).
+The task follows the annotations: captions -> text-video retrieval (both directions), moments ->
+moment retrieval (needs a VDI model; QVHighlights-style predictions), class labels -> zero-shot
+classification with prompt templates. Writes metrics.json and the predictions to --out.
+
+examples:
+  vidclip eval --checkpoint runs/msrvtt_glscl/last --data MSRVTT_JSFUSION_test.csv --video-root videos/all
+  vidclip eval --checkpoint runs/charades_vdi/last --data charades_sta_test.txt \\
+      --option durations=Charades_v1_test.csv --out eval/charades --json
+  vidclip eval --checkpoint runs/k400_prompts/last --data hmdb51_splits/ --option subset=test
+  vidclip eval --checkpoint ViT-B-32 --pretrained openai --data test.jsonl   (a plain open_clip model)
+
+exit codes: 0 done, 2 bad input (missing file, wrong format, checkpoint that cannot load).
+"""
+
+
+def add_arguments(parser):
+    parser.add_argument("--checkpoint", required=True,
+                        help="checkpoint folder (a run's `last/`), a run folder, or a model name with --pretrained")
+    parser.add_argument("--pretrained", help="weights for a model name given as --checkpoint")
+    parser.add_argument("--data", required=True, metavar="ANNOTATIONS", help="annotation file (or HMDB51 folder)")
+    parser.add_argument("--format", default="auto", help="annotation format (default: detect)")
+    parser.add_argument("--video-root", help="folder of the videos (default: beside the annotations)")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="reader option, e.g. split=test, durations=FILE (repeatable)")
+    parser.add_argument("--task", choices=("retrieval", "moments", "classification"),
+                        help="default: from the annotations")
+    parser.add_argument("--out", default=None, help="folder for metrics.json and predictions (default: none)")
+    parser.add_argument("--num-frames", type=int, help="frames per clip (default: the model's)")
+    parser.add_argument("--batch-size", type=int, default=16, help="clips per forward pass (default: 16)")
+    parser.add_argument("--workers", type=int, default=2, help="decoding worker processes (default: 2)")
+    parser.add_argument("--template", action="append", dest="templates", metavar="TEXT",
+                        help="class prompt with {} for the class name (repeatable; classification)")
+    parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--json", action="store_true", help="print the metrics as one JSON document")
+
+
+def _options(items):
+    import yaml
+
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--option expects KEY=VALUE, got {item!r}")
+        options[key] = yaml.safe_load(value) if value else None
+    return options
+
+
+def _load(args, device):
+    from pathlib import Path
+
+    from vidclip.api import load
+    from vidclip.train import run_state
+
+    path = Path(args.checkpoint)
+    if path.is_dir() and not (path / "model.safetensors").exists():
+        path = run_state.resolve(path)  # a run folder: its last complete checkpoint
+    return load(str(path) if path.exists() else args.checkpoint, pretrained=args.pretrained, device=device).model
+
+
+def run(args) -> int:
+    import json
+    import sys
+
+    from vidclip.data.formats import load_annotations
+    from vidclip.errors import AnnotationError, CheckpointError
+    from vidclip.eval.evaluation import evaluate_annotations
+    from vidclip.train.distributed import pick_device
+
+    try:
+        device = pick_device(args.device)
+        annotations = load_annotations(args.data, format=args.format, video_root=args.video_root,
+                                       **_options(args.option))
+        model = _load(args, device)
+        metrics = evaluate_annotations(model, annotations, task=args.task, device=device, num_frames=args.num_frames,
+                                       batch_size=args.batch_size, workers=args.workers, templates=args.templates,
+                                       out_dir=args.out)
+    except (CheckpointError, AnnotationError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        for key, value in metrics.items():
+            print(f"{key:>16}  {value:.2f}" if isinstance(value, float) else f"{key:>16}  {value}")
+    return 0

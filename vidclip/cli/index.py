@@ -1,0 +1,109 @@
+"""`vidclip index build|add|search`: a FAISS-backed video index in one checksummed file."""
+
+from vidclip.cli.common import (INPUT_ERRORS, OK, PARTIAL, add_json_argument, add_model_arguments, fail,
+                                     load_model, print_json, report_skipped)
+
+HELP = "build, extend and search a text-to-video index"
+DESCRIPTION = """\
+A video index holds one vector per video (FAISS: exact search up to 50k videos, IVF beyond, or
+--kind flat|ivf|hnsw) plus per-frame features for re-ranking, in one file written atomically with a
+manifest of checksums and the model that built it. Searching or adding with another model is refused.
+
+examples:
+  vidclip index build videos/ --model ViT-B-32 --pretrained openai --out my.index
+  vidclip index build feats.safetensors --model ViT-B-32 --pretrained openai --out my.index
+  vidclip index add my.index more_videos/ --model ViT-B-32 --pretrained openai
+  vidclip index search my.index "a dog catches a frisbee" -k 5 --model ViT-B-32 --pretrained openai --json
+
+exit codes: 0 ok, 1 some videos skipped (unreadable), 2 bad input (missing file, empty query,
+another model's index, corrupted index).
+"""
+
+
+def add_arguments(parser):
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    build = sub.add_parser("build", help="index videos (files, folders or a `vidclip embed` output)")
+    build.add_argument("videos", nargs="+", help="video files, folders, or one .safetensors from `vidclip embed`")
+    build.add_argument("--out", "-o", required=True, help="index file to write")
+    build.add_argument("--kind", default="auto", choices=["auto", "flat", "ivf", "hnsw"],
+                       help="FAISS index kind (default: auto, exact up to 50k videos)")
+    add = sub.add_parser("add", help="add videos to an existing index")
+    add.add_argument("index", help="index file (rewritten atomically)")
+    add.add_argument("videos", nargs="+", help="video files or folders")
+    search = sub.add_parser("search", help="find the videos that best match a text")
+    search.add_argument("index", help="index file")
+    search.add_argument("query", help="a sentence describing the video")
+    search.add_argument("-k", type=int, default=5, help="number of results (default: 5)")
+    for action in (build, add):
+        action.add_argument("--batch-size", type=int, default=8, help="videos per model call (default: 8)")
+        action.add_argument("--workers", type=int, help="decoding threads (default: up to 4)")
+    for action in (build, add, search):
+        add_model_arguments(action)
+        add_json_argument(action)
+
+
+def run(args) -> int:
+    try:
+        return {"build": _build, "add": _add, "search": _search}[args.action](args)
+    except INPUT_ERRORS as error:
+        return fail(error)
+
+
+def _embed_options(args):
+    return {"batch_size": args.batch_size, "num_workers": args.workers}
+
+
+def _build(args) -> int:
+    from vidclip.search.index import VideoIndex
+
+    model = load_model(args)
+    if len(args.videos) == 1 and args.videos[0].endswith(".safetensors"):
+        from vidclip.search.embeddings_file import load_embeddings
+
+        found, identity = load_embeddings(args.videos[0])
+        index = VideoIndex(model, kind=args.kind)
+        index.add_embeddings(found, identity=identity)
+        index.skipped = found.skipped
+    else:
+        index = VideoIndex.build(model, args.videos, kind=args.kind, **_embed_options(args))
+    if len(index) == 0:
+        report_skipped(index.skipped)
+        return fail("no video could be indexed")
+    index.save(args.out)
+    return _report(args, index, f"indexed {len(index)} videos into {args.out}")
+
+
+def _add(args) -> int:
+    from vidclip.search.index import VideoIndex
+
+    model = load_model(args)
+    index = VideoIndex.load(args.index, model)
+    before = len(index)
+    index.add(args.videos, **_embed_options(args))
+    index.save(args.index)
+    return _report(args, index, f"added {len(index) - before} videos to {args.index} ({len(index)} in all)")
+
+
+def _report(args, index, message) -> int:
+    report_skipped(index.skipped)
+    if args.json:
+        print_json({"index": getattr(args, "out", None) or args.index, "count": len(index), "kind": index.spec["kind"],
+                    "skipped": [{"path": p, "reason": r} for p, r in index.skipped]})
+    else:
+        print(message + (f", skipped {len(index.skipped)}" if index.skipped else ""))
+    return PARTIAL if index.skipped else OK
+
+
+def _search(args) -> int:
+    from vidclip.search.index import VideoIndex
+
+    if not args.query.strip():
+        return fail("empty query: give a sentence describing the video")
+    model = load_model(args)
+    results = VideoIndex.load(args.index, model).search(args.query, k=args.k)
+    if args.json:
+        print_json({"query": args.query, "results": [{"path": p, "score": round(s, 6)} for p, s in results]})
+    else:
+        for path, score in results:
+            print(f"{score:.4f}  {path}")
+    return OK

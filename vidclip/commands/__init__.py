@@ -1,1 +1,0 @@
-"""Subcommands of the `vidclip` CLI, one module each (see vidclip.cli)."""

@@ -1,0 +1,69 @@
+"""Every exception vidclip raises on purpose, in one place.
+
+Errors caused by the input (a file, a config, a checkpoint, a video) are `ValueError`s, so callers
+that only care "was it my input?" catch one type; each is also a `VidclipError`, so the CLI can
+tell them from bugs and exit with 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class VidclipError(Exception):
+    """Base of the errors vidclip raises on purpose (never a bug)."""
+
+
+class ConfigError(VidclipError, ValueError):
+    """A config file or override is invalid; the message names the key and what is allowed."""
+
+
+class CheckpointError(VidclipError, ValueError):
+    """A checkpoint that cannot or must not be loaded (missing, incomplete, pickled, another architecture)."""
+
+
+class AnnotationError(VidclipError, ValueError):
+    """A malformed annotation, located as ``file:line: reason`` so it can be fixed at the source."""
+
+    def __init__(self, path, line: int | None, reason: str):
+        self.path = str(path)
+        self.line = line
+        self.reason = reason
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {reason}")
+
+    def __reduce__(self):  # picklable across DataLoader workers
+        return type(self), (self.path, self.line, self.reason)
+
+
+class VideoDecodeError(VidclipError, ValueError):
+    """A video could not be decoded as asked.
+
+    The three decoding libraries raise five different exception types for broken files; vidclip
+    turns them all into this one, so a training loop can skip a bad sample with a single
+    ``except VideoDecodeError`` and still report which file failed and why.
+    """
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path = os.fspath(path)
+        self.reason = reason
+        super().__init__(f"cannot decode video {self.path!r}: {reason}")
+
+    def __reduce__(self):  # picklable across DataLoader workers
+        return type(self), (self.path, self.reason)
+
+
+class EmptyDatasetError(VidclipError, ValueError):
+    """The dataset holds fewer samples than one global batch."""
+
+
+class IndexFileError(VidclipError, ValueError):
+    """The index file is not a vidclip index, or is truncated or corrupted."""
+
+
+class ModelMismatchError(VidclipError, ValueError):
+    """The index (or embeddings file) was built by another model than the one given."""
+
+
+class TrainingStopped(VidclipError, RuntimeError):
+    """Training cannot go on (a run of non-finite losses); the last good checkpoint is intact."""

@@ -1,0 +1,114 @@
+"""Find where in a video a sentence happens: `find_moments(model, video, query)`.
+
+The video's per-frame features are computed once at a low rate (vidclip.moments.frame_features, cached).
+With a moment head (VDI), the head scores windows of several lengths slid over them and temporal
+NMS merges its answers; otherwise each query becomes a similarity curve over the frames and
+vidclip.moments.windows turns it into ranked windows. Nothing caps the length: a video of hours is
+a longer sequence.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from vidclip.moments.frame_features import compute_frame_features
+from vidclip.moments.windows import rank_windows, temporal_nms
+
+SALIENCY_CLIP_SECONDS = 2.0  # QVHighlights scores saliency per 2-second clip
+
+
+def cached_frame_features(model, video, *, fps: float = 1.0, cache=None):
+    """FrameFeatures of `video` (a path) for `model` (a Pipeline), from the cache when possible."""
+    if not isinstance(video, (str, os.PathLike)):
+        raise TypeError(f"video must be a path, got {type(video).__name__}")
+    if not Path(video).is_file():
+        raise FileNotFoundError(f"no such video file: {video}")
+    cache = model.feature_cache if cache is None else cache
+    key = cache.key(video, model.identity, fps)
+    found = cache.get(key)
+    if found is None:
+        found = compute_frame_features(model, video, fps=fps)
+        cache.put(key, found)
+    return found
+
+
+def _curves(model, features, queries):
+    """(Nq, N) cosine similarity of each query with each sampled frame."""
+    texts = model.embed_texts(list(queries))  # raises ValueError on an empty query
+    return (texts.float() @ features.features.float().T).numpy()
+
+
+def head_windows(model, features, query: str, *, top_k: int = 5, iou_threshold: float = 0.5, scales=(1, 2, 4, 8)):
+    """The moment head over windows of `scales` x the model's clip length, half overlapping."""
+    import torch
+
+    model.embed_texts([query])  # the same clear error for an empty query
+    tokens = model.model.tokenize([query]).to(model.device)
+    frames = features.features.to(model.device, torch.float32)  # (N, D)
+    times = torch.as_tensor(features.timestamps)
+    n = len(frames)
+    found = []
+    for length in sorted({min(n, scale * model.num_frames) for scale in scales}):
+        starts = list(range(0, n - length + 1, max(1, length // 2)))
+        if starts[-1] != n - length:
+            starts.append(n - length)
+        for batch in range(0, len(starts), 64):
+            chunk = starts[batch : batch + 64]
+            windows = torch.stack([frames[s : s + length] for s in chunk])  # (B, L, D)
+            mask = torch.ones(windows.shape[:2], dtype=torch.bool, device=model.device)
+            stamps = torch.stack([times[s : s + length] for s in chunk])  # (B, L)
+            for per_window in model.model.predict_moments({"frames": windows, "frame_mask": mask}, stamps, tokens,
+                                                          top_k=top_k, nms_iou=iou_threshold):
+                found.extend(per_window)
+    if not found:
+        return []
+    found = np.array(found, dtype=np.float64)  # (W, 3)
+    keep = temporal_nms(found[:, :2], found[:, 2], iou_threshold=iou_threshold, top_k=top_k)
+    return [(round(float(found[i, 0]), 3), round(float(found[i, 1]), 3), float(found[i, 2])) for i in keep]
+
+
+def _rank(model, features, query, curve, **options):
+    if model.has_moment_head:
+        return head_windows(model, features, query, top_k=options["top_k"], iou_threshold=options["iou_threshold"])
+    return rank_windows(curve, features.timestamps, features.duration, **options)
+
+
+def find_moments(model, video, query, top_k: int = 5, *, fps: float = 1.0, window_seconds=None,
+                 iou_threshold: float = 0.5, cache=None):
+    """[(start_s, end_s, score)] best first for one query (a sentence) in one video (a path)."""
+    features = cached_frame_features(model, video, fps=fps, cache=cache)
+    curve = _curves(model, features, [query])[0]
+    return _rank(model, features, query, curve, window_seconds=window_seconds, top_k=top_k, iou_threshold=iou_threshold)
+
+
+def saliency(curve: np.ndarray, timestamps: np.ndarray, duration: float) -> list:
+    """Mean similarity per 2-second clip (QVHighlights `pred_saliency_scores`)."""
+    clips = max(1, int(np.ceil(duration / SALIENCY_CLIP_SECONDS)))
+    index = np.minimum((np.asarray(timestamps) // SALIENCY_CLIP_SECONDS).astype(int), clips - 1)
+    sums = np.bincount(index, weights=curve, minlength=clips)
+    counts = np.bincount(index, minlength=clips)
+    filled = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    # clips with no sample (fps < 0.5) take the nearest sampled clip's value
+    known = np.flatnonzero(counts > 0)
+    nearest = known[np.abs(np.arange(clips)[:, None] - known[None]).argmin(1)]
+    return [round(float(v), 4) for v in np.where(np.isnan(filled), filled[nearest], filled)]
+
+
+def qvhighlights_predictions(model, video, queries, *, top_k: int = 10, fps: float = 1.0, window_seconds=None,
+                             iou_threshold: float = 0.5, cache=None) -> list:
+    """QVHighlights-style prediction rows for query dicts ({'query', optional 'qid', 'vid'})."""
+    features = cached_frame_features(model, video, fps=fps, cache=cache)
+    curves = _curves(model, features, [row["query"] for row in queries])
+    rows = []
+    for number, (row, curve) in enumerate(zip(queries, curves)):
+        windows = _rank(model, features, row["query"], curve, window_seconds=window_seconds, top_k=top_k,
+                        iou_threshold=iou_threshold)
+        rows.append({
+            "qid": row.get("qid", number),
+            "query": row["query"],
+            "vid": row.get("vid", Path(video).stem),
+            "pred_relevant_windows": [[start, end, round(score, 4)] for start, end, score in windows],
+            "pred_saliency_scores": saliency(curve, features.timestamps, features.duration),
+        })
+    return rows

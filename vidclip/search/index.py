@@ -1,0 +1,182 @@
+"""VideoIndex: text-to-video search over a collection, from a folder to a million videos.
+
+Coarse search runs in FAISS (vidclip.search.ann) on the video embeddings; the top candidates are then
+re-scored with the model's own similarity head from the per-video features kept beside the vectors
+(GLSCL: text-conditioned frame pooling through vidclip.kernels.frame_pool_scores plus the local
+query score; meanP: the same cosine, so the order is unchanged). Saved as one checksummed file (vidclip.search.index_file); the manifest names the model so
+an index is never searched or extended with another model's embeddings.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vidclip.search import ann
+from vidclip.search.index_file import IndexFileReader, file_signature, write_index_file
+from vidclip.errors import ModelMismatchError
+
+
+def check_same_model(expected: dict, given: dict, where) -> None:
+    if expected != given:
+        diff = ", ".join(f"{key}: {expected.get(key)!r} vs {given.get(key)!r}"
+                         for key in sorted(set(expected) | set(given)) if expected.get(key) != given.get(key))
+        raise ModelMismatchError(
+            f"{where} was built with model {expected.get('name')!r} but the given model is "
+            f"{given.get('name')!r} ({diff}): use the same model, or rebuild with `vidclip index build`"
+        )
+
+
+class VideoIndex:
+    """Search videos by text. Build with `VideoIndex.build(model, folder_or_paths)`."""
+
+    def __init__(self, model=None, *, kind: str = "auto", identity: dict | None = None):
+        self.model = model  # a Pipeline (vidclip.load); None for an index loaded without one
+        self.identity = identity or (model.identity if model is not None else None)
+        self.kind = kind
+        self.spec = None
+        self._ann = None
+        self.sources = []  # file_signature of each video, row order
+        self.skipped = []  # (path, reason) of videos that could not be read, latest add
+        self._features = {}  # name -> chunks of per-video features ("frames" (N, T, D) float16, ...)
+
+    # ---- building -----------------------------------------------------------------------
+    @classmethod
+    def build(cls, model, videos, *, kind: str = "auto", **embed_options):
+        """Index a folder (recursively) or a list of video files with `model` (a Pipeline)."""
+        index = cls(model, kind=kind)
+        index.add(videos, **embed_options)
+        return index
+
+    def add(self, videos, **embed_options) -> list:
+        """Embed and add videos not yet indexed; returns the (path, reason) pairs skipped."""
+        from vidclip.video.files import find_videos
+
+        self._require_model("add videos")
+        known = {source["path"] for source in self.sources}
+        paths, already = [], []
+        for path in find_videos(videos):
+            resolved = str(Path(path).resolve())
+            (already if resolved in known else paths).append(path)
+            known.add(resolved)
+        found = self.model.embed_videos(paths, **embed_options)
+        self.add_embeddings(found, identity=self.model.identity)
+        self.skipped = list(found.skipped) + [(path, "already in the index") for path in already]
+        return self.skipped
+
+    def add_embeddings(self, found, *, identity: dict) -> None:
+        """Add precomputed VideoEmbeddings whose sources are file paths (e.g. `vidclip embed`)."""
+        if self.identity is None:
+            self.identity = identity
+        check_same_model(self.identity, identity, "this index")
+        if len(found) == 0:
+            return
+        if self.sources and set(found.features) != set(self._features):
+            raise ValueError(f"features {sorted(found.features)} do not match the index's {sorted(self._features)}")
+        vectors = found.embeddings.float().numpy()
+        signatures = [file_signature(path) for path in found.sources]  # before any change: may raise
+        wanted = ann.plan(len(self.sources) + len(vectors), self.kind)
+        if self._ann is None or _needs_rebuild(self.spec, wanted):
+            old = ann.vectors(self._ann) if self._ann is not None else np.empty((0, vectors.shape[1]), np.float32)
+            self._ann, self.spec = ann.build(np.concatenate([old, vectors]), wanted), wanted
+        else:
+            self._ann.add(np.ascontiguousarray(vectors))
+        self.sources.extend(signatures)
+        for name, value in found.features.items():
+            self._features.setdefault(name, []).append(value.numpy())
+
+    # ---- searching ----------------------------------------------------------------------
+    def __len__(self):
+        return len(self.sources)
+
+    @property
+    def paths(self) -> list:
+        return [source["path"] for source in self.sources]
+
+    def features(self) -> dict:
+        """name -> (N, ...) array of the per-video features kept for re-ranking."""
+        for name, chunks in self._features.items():
+            if len(chunks) > 1:  # consolidate the chunks added so far
+                self._features[name] = [np.concatenate(chunks)]
+        return {name: chunks[0] for name, chunks in self._features.items()}
+
+    def search(self, query, k: int = 5, *, candidates: int | None = None) -> list:
+        """[(path, score)] best first for a text (or a (D,) query vector: coarse scores only).
+
+        The `candidates` best by embedding (default 10 k) are re-scored by the model's head.
+        """
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        text = None
+        if isinstance(query, str):
+            self._require_model("search by text")
+            text = self.model.text_features([query])
+            query = text["embedding"][0]
+        query = torch.as_tensor(query, dtype=torch.float32).flatten()
+        if len(self) == 0:
+            return []
+        features = self.features()
+        pool = max(candidates or 10 * k, k) if text is not None and features else k
+        scores, rows = ann.search(self._ann, query[None].numpy(), pool)
+        keep = rows[0] >= 0
+        scores, rows = torch.from_numpy(scores[0][keep]), rows[0][keep]
+        if text is not None and features:
+            video = {name: torch.from_numpy(value[rows]) for name, value in features.items()}
+            video["embedding"] = torch.from_numpy(self._ann.reconstruct_batch(rows))
+            scores = self.model.similarity(text, video)[0]
+        order = torch.argsort(scores, descending=True, stable=True)[:k]
+        return [(self.sources[rows[i]]["path"], float(scores[i])) for i in order.tolist()]
+
+    def stale(self) -> list:
+        """Paths whose file changed (size or mtime) or vanished since it was indexed."""
+        out = []
+        for source in self.sources:
+            try:
+                now = file_signature(source["path"])
+            except FileNotFoundError:
+                out.append(source["path"])
+                continue
+            if now != source:
+                out.append(source["path"])
+        return out
+
+    # ---- storage ------------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write atomically: a crash or error leaves the previous file (or none), never half of one."""
+        if self._ann is None:
+            raise ValueError("cannot save an empty index: add videos first")
+        arrays = {"ann": ann.to_bytes(self._ann),
+                  "sources": np.frombuffer(json.dumps(self.sources).encode(), dtype=np.uint8)}
+        arrays.update({f"features.{name}": value for name, value in self.features().items()})
+        manifest = {"model": self.identity, "kind": self.kind, "spec": self.spec, "count": len(self)}
+        write_index_file(path, arrays, manifest)
+
+    @classmethod
+    def load(cls, path, model=None, *, verify: bool = True):
+        """Read an index; with `model`, refuse it when it was built by another model."""
+        reader = IndexFileReader(path)
+        manifest = reader.manifest
+        if model is not None:
+            check_same_model(manifest["model"], model.identity, f"index {path}")
+        index = cls(model, kind=manifest["kind"], identity=manifest["model"])
+        index.spec = manifest["spec"]
+        index.sources = json.loads(reader.array("sources", verify=verify).tobytes())
+        for name in reader.names():
+            if name.startswith("features."):
+                index._features[name[len("features."):]] = [reader.array(name, verify=verify)]
+        index._ann = ann.from_bytes(reader.array("ann", verify=verify), index.spec)
+        if index._ann.ntotal != len(index.sources):
+            raise ValueError(f"{path}: {index._ann.ntotal} vectors for {len(index.sources)} videos: rebuild the index")
+        return index
+
+    def _require_model(self, action: str) -> None:
+        if self.model is None:
+            raise ValueError(f"to {action}, load the index with its model: VideoIndex.load(path, model)")
+
+
+def _needs_rebuild(current: dict, wanted: dict) -> bool:
+    """Rebuild when the planned kind changed, or an IVF index outgrew its lists 4x."""
+    if current["kind"] != wanted["kind"]:
+        return True
+    return current["kind"] == "ivf" and wanted["nlist"] >= 2 * current["nlist"]

@@ -1,0 +1,119 @@
+"""The on-disk index: one safetensors file whose header carries a manifest with checksums.
+
+One file (rather than a folder) so a save is a single atomic rename; safetensors because it
+holds raw arrays with no pickle (FAISS's own serialisation goes in as a uint8 array).
+The manifest (JSON in the header metadata) records the format, the model identity and a
+sha256 per array; a truncated file is detected from the header's own offsets before anything
+is parsed, and a tampered array from its checksum, each with a message saying what to do.
+"""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from vidclip.atomic import atomic_path
+from vidclip.errors import IndexFileError
+
+FORMAT = "vidclip.index/1"
+_MANIFEST_KEY = "vidclip.index"
+_HASH_CHUNK = 1 << 24  # bytes hashed per step when streaming a large array
+
+
+def sha256_array(array: np.ndarray) -> str:
+    data = memoryview(np.ascontiguousarray(array)).cast("B")
+    digest = hashlib.sha256()
+    for start in range(0, len(data), _HASH_CHUNK):
+        digest.update(data[start : start + _HASH_CHUNK])
+    return digest.hexdigest()
+
+
+def write_index_file(path, arrays: dict, manifest: dict) -> None:
+    """Write `arrays` (name -> ndarray) and `manifest` to `path` atomically, with checksums."""
+    from safetensors.numpy import save_file
+
+    arrays = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
+    manifest = dict(manifest, format=FORMAT)
+    manifest["arrays"] = {
+        name: {"sha256": sha256_array(a), "shape": list(a.shape), "dtype": str(a.dtype)} for name, a in arrays.items()
+    }
+    with atomic_path(path) as tmp:
+        save_file(arrays, str(tmp), metadata={_MANIFEST_KEY: json.dumps(manifest)})
+
+
+def _read_header(path: Path) -> dict:
+    """The safetensors header, after checking the file is as long as the header says."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise IndexFileError(f"{path}: truncated index file ({size} bytes): rebuild it with `vidclip index build`")
+        header_len = int.from_bytes(head, "little")
+        if header_len > size - 8:
+            raise IndexFileError(
+                f"{path}: truncated index file ({size} bytes, header alone needs {header_len + 8}): "
+                "rebuild it with `vidclip index build`"
+            )
+        try:
+            header = json.loads(f.read(header_len))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise IndexFileError(f"{path}: not a vidclip index (unreadable header: {error})") from None
+    if not isinstance(header, dict) or _MANIFEST_KEY not in header.get("__metadata__", {}):
+        raise IndexFileError(f"{path}: not a vidclip index (no manifest in the header)")
+    ends = [entry["data_offsets"][1] for name, entry in header.items() if name != "__metadata__"]
+    expected = 8 + header_len + max(ends, default=0)
+    if size < expected:
+        raise IndexFileError(
+            f"{path}: truncated index file ({size} bytes, expected {expected}): "
+            "rebuild it with `vidclip index build`"
+        )
+    if size > expected:
+        raise IndexFileError(f"{path}: corrupted index file ({size - expected} unexpected trailing bytes)")
+    return header
+
+
+class IndexFileReader:
+    """Read the arrays of an index file, each checked against its manifest checksum."""
+
+    def __init__(self, path):
+        from safetensors import safe_open
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no index file at {self.path}")
+        header = _read_header(self.path)
+        try:
+            self.manifest = json.loads(header["__metadata__"][_MANIFEST_KEY])
+        except json.JSONDecodeError as error:
+            raise IndexFileError(f"{self.path}: corrupted manifest ({error})") from None
+        if self.manifest.get("format") != FORMAT:
+            raise IndexFileError(f"{self.path}: unsupported index format {self.manifest.get('format')!r}, expected {FORMAT}")
+        self._file = safe_open(str(self.path), framework="np")
+
+    def names(self):
+        return list(self.manifest["arrays"])
+
+    def array(self, name: str, *, verify: bool = True) -> np.ndarray:
+        """The whole array, verified against its sha256 unless verify=False."""
+        if name not in self.manifest["arrays"]:
+            raise IndexFileError(f"{self.path}: array {name!r} missing from the manifest")
+        array = self._file.get_tensor(name)
+        if verify:
+            self.verify(name, array)
+        return array
+
+    def verify(self, name: str, array: np.ndarray) -> None:
+        expected = self.manifest["arrays"][name]
+        if list(array.shape) != expected["shape"] or sha256_array(array) != expected["sha256"]:
+            raise IndexFileError(
+                f"{self.path}: checksum mismatch in array {name!r}: the file was modified or corrupted; "
+                "rebuild it with `vidclip index build`"
+            )
+
+
+def file_signature(path) -> dict:
+    """What identifies a source file's version: resolved path, size and mtime (ns)."""
+    stat = os.stat(path)
+    return {"path": str(Path(path).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
