@@ -40,7 +40,7 @@ def test_every_dataset_format_from_yaml(tmp_path, name):
                                              ("data.train.format", DATASETS)])
 def test_unknown_names_list_the_registered_ones(field, registry):
     overrides = [f"{field}=nope"] + (["data.train.annotations=a.json"] if field.startswith("data") else [])
-.*'{registry.names()[0]}'.*got str 'nope'"):
+    with pytest.raises(ConfigError, match=f"{field}: expected one of .*'{registry.names()[0]}'.*got str 'nope'"):
         load_config([], overrides)
 
 
