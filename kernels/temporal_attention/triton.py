@@ -35,6 +35,18 @@ def _probabilities(q, k, mask_ptr, b, offs_t, scale, T, HAS_MASK: tl.constexpr, 
 
 
 @triton.jit
+def _attention_tiles(q_ptr, k_ptr, v_ptr, mask_ptr, b, n, h, sq_b, sq_n, sq_h, sq_d, sk_b, sk_n, sk_h, sk_d,
+                     sv_b, sv_n, sv_h, sv_d, offs_t, offs_d, T, D, scale,
+                     HAS_MASK: tl.constexpr, PRECISION: tl.constexpr):
+    """q, k, v tiles (BLOCK_T, BLOCK_D) of one (video, token, head) and its probabilities (BLOCK_T, BLOCK_T)."""
+    q = _load_tile(q_ptr, b * T * sq_b + n * sq_n + h * sq_h, sq_b, sq_d, offs_t, offs_d, T, D)
+    k = _load_tile(k_ptr, b * T * sk_b + n * sk_n + h * sk_h, sk_b, sk_d, offs_t, offs_d, T, D)
+    v = _load_tile(v_ptr, b * T * sv_b + n * sv_n + h * sv_h, sv_b, sv_d, offs_t, offs_d, T, D)
+    p = _probabilities(q, k, mask_ptr, b, offs_t, scale, T, HAS_MASK, PRECISION)
+    return q, k, v, p
+
+
+@triton.jit
 def temporal_attention_fwd_kernel(
     q_ptr, k_ptr, v_ptr, o_ptr, mask_ptr,
     sq_b, sq_n, sq_h, sq_d,
@@ -48,10 +60,8 @@ def temporal_attention_fwd_kernel(
     b, n, h = pid // (N * H), (pid // H) % N, pid % H
     offs_t = tl.arange(0, BLOCK_T)
     offs_d = tl.arange(0, BLOCK_D)
-    q = _load_tile(q_ptr, b * T * sq_b + n * sq_n + h * sq_h, sq_b, sq_d, offs_t, offs_d, T, D)
-    k = _load_tile(k_ptr, b * T * sk_b + n * sk_n + h * sk_h, sk_b, sk_d, offs_t, offs_d, T, D)
-    v = _load_tile(v_ptr, b * T * sv_b + n * sv_n + h * sv_h, sv_b, sv_d, offs_t, offs_d, T, D)
-    p = _probabilities(q, k, mask_ptr, b, offs_t, scale, T, HAS_MASK, PRECISION)
+    q, k, v, p = _attention_tiles(q_ptr, k_ptr, v_ptr, mask_ptr, b, n, h, sq_b, sq_n, sq_h, sq_d, sk_b, sk_n, sk_h,
+                                  sk_d, sv_b, sv_n, sv_h, sv_d, offs_t, offs_d, T, D, scale, HAS_MASK, PRECISION)
     o = tl.dot(p.to(v.dtype), v, input_precision=PRECISION)  # (BLOCK_T, BLOCK_D)
     o_ptrs = o_ptr + b * T * so_b + n * so_n + h * so_h + offs_t[:, None] * so_b + offs_d[None, :] * so_d
     tl.store(o_ptrs, o.to(o_ptr.dtype.element_ty), mask=(offs_t[:, None] < T) & (offs_d[None, :] < D))
@@ -72,11 +82,9 @@ def temporal_attention_bwd_kernel(
     b, n, h = pid // (N * H), (pid // H) % N, pid % H
     offs_t = tl.arange(0, BLOCK_T)
     offs_d = tl.arange(0, BLOCK_D)
-    q = _load_tile(q_ptr, b * T * sq_b + n * sq_n + h * sq_h, sq_b, sq_d, offs_t, offs_d, T, D)
-    k = _load_tile(k_ptr, b * T * sk_b + n * sk_n + h * sk_h, sk_b, sk_d, offs_t, offs_d, T, D)
-    v = _load_tile(v_ptr, b * T * sv_b + n * sv_n + h * sv_h, sv_b, sv_d, offs_t, offs_d, T, D)
+    q, k, v, p = _attention_tiles(q_ptr, k_ptr, v_ptr, mask_ptr, b, n, h, sq_b, sq_n, sq_h, sq_d, sk_b, sk_n, sk_h,
+                                  sk_d, sv_b, sv_n, sv_h, sv_d, offs_t, offs_d, T, D, scale, HAS_MASK, PRECISION)
     do = _load_tile(do_ptr, b * T * sdo_b + n * sdo_n + h * sdo_h, sdo_b, sdo_d, offs_t, offs_d, T, D)
-    p = _probabilities(q, k, mask_ptr, b, offs_t, scale, T, HAS_MASK, PRECISION)  # (BLOCK_T, BLOCK_T)
     dv = tl.dot(tl.trans(p.to(do.dtype)), do, input_precision=PRECISION)  # (BLOCK_T, BLOCK_D)
     dp = tl.dot(do, tl.trans(v), input_precision=PRECISION)  # (BLOCK_T, BLOCK_T)
     ds = p * (dp - tl.sum(p * dp, axis=1)[:, None]) * scale  # softmax backward; padded rows/keys are 0

@@ -83,12 +83,11 @@ def _write_classes(out: Path, clips: list[dict], splits: dict, videos: Path) -> 
     per-split layout of the CVDF Kinetics release)."""
     folder = out / "classes"
     folder.mkdir()
-    by_id = {clip["video_id"]: clip for clip in clips}
     files = {}
-    for split, ids in splits.items():
+    for split, split_clips in _clips_by_split(clips, splits):
         rows = []
-        for video_id in ids:
-            clip = by_id[video_id]
+        for clip in split_clips:
+            video_id = clip["video_id"]
             end = int(np.ceil(clip["duration"]))
             rows.append([clip["label"], video_id, 0, end, split])
             target = folder / split
@@ -98,6 +97,12 @@ def _write_classes(out: Path, clips: list[dict], splits: dict, videos: Path) -> 
         files[split] = f"classes/{split}.csv"
     (folder / "labels.txt").write_text("".join(f"{label}\n" for label in CLASS_LABELS))
     return {"format": "kinetics", "splits": files, "labels": "classes/labels.txt"}
+
+
+def _clips_by_split(clips: list[dict], splits: dict) -> list[tuple[str, list[dict]]]:
+    """(split name, the split's clip dicts in the split's order) for each split."""
+    by_id = {clip["video_id"]: clip for clip in clips}
+    return [(split, [by_id[video_id] for video_id in ids]) for split, ids in splits.items()]
 
 
 def _link(source: Path, target: Path) -> None:
@@ -110,12 +115,11 @@ def _link(source: Path, target: Path) -> None:
 def _write_generic_clips(out: Path, clips: list[dict], splits: dict) -> dict:
     folder = out / "generic"
     folder.mkdir(exist_ok=True)
-    by_id = {clip["video_id"]: clip for clip in clips}
     files = {}
-    for split, ids in splits.items():
+    for split, split_clips in _clips_by_split(clips, splits):
         records = []
-        for video_id in ids:
-            clip = by_id[video_id]
+        for clip in split_clips:
+            video_id = clip["video_id"]
             for caption in clip["captions"]:
                 records.append({"video": f"../retrieval/videos/all/{video_id}.mp4", "video_id": video_id,
                                 "caption": caption["caption"], "duration": clip["duration"],
