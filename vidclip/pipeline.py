@@ -123,10 +123,9 @@ class Pipeline:
     # ---- preprocessing ------------------------------------------------------------------
     def resize(self, frames: torch.Tensor) -> torch.Tensor:
         """uint8 (..., 3, H, W) -> uint8 (..., 3, S, S) as the model's preprocessing says (cheap to move)."""
-        from vidclip.video import resize_to_square
+        from vidclip.video.transforms import resize_options, resize_to_square
 
-        return resize_to_square(frames, self.image_size, interpolation=self.preprocess.get("interpolation", "bicubic"),
-                                resize_mode=self.preprocess.get("resize_mode", "shortest")).contiguous()
+        return resize_to_square(frames, self.image_size, **resize_options(self.preprocess)).contiguous()
 
     def normalize(self, frames: torch.Tensor) -> torch.Tensor:
         """uint8 frames (..., 3, H, W) -> the model's float input on its device (resized if needed)."""

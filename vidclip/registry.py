@@ -33,8 +33,8 @@ class Registry:
 
     def _load(self):
         if not self._loaded:
+            import_module(self._populate)  # registers the entries; a failed import fails every lookup loudly
             self._loaded = True
-            import_module(self._populate)
         return self._entries
 
     def __getitem__(self, name):

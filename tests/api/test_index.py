@@ -6,9 +6,8 @@ import torch
 
 from fakes import TinyVideoModel
 from vidclip.pipeline import Pipeline
-from vidclip.errors import ModelMismatchError
+from vidclip.errors import IndexFileError, ModelMismatchError
 from vidclip.search.index import VideoIndex
-from vidclip.errors import IndexFileError
 
 
 def _index(model, collection, **kw):

@@ -36,11 +36,8 @@ def run(args) -> int:
     import json
     import sys
 
-    from vidclip.errors import AnnotationError
-    from vidclip.errors import CheckpointError
-    from vidclip.errors import ConfigError
+    from vidclip.errors import AnnotationError, CheckpointError, ConfigError, EmptyDatasetError, TrainingStopped
     from vidclip.train.config import load_config
-    from vidclip.errors import EmptyDatasetError, TrainingStopped
     from vidclip.train.runner import resume_config, train
 
     try:

@@ -41,11 +41,10 @@ def embed_records(pipeline, records, *, num_frames, batch_size, workers, clip_to
     from torch.utils.data import DataLoader
 
     from vidclip.data.dataset import VideoTextDataset, collate_videos
+    from vidclip.video.transforms import resize_options
 
-    preprocess = pipeline.preprocess
     dataset = VideoTextDataset(records, num_frames=num_frames, clip_to_moment=clip_to_moment, size=pipeline.image_size,
-                               interpolation=preprocess.get("interpolation", "bicubic"),
-                               resize_mode=preprocess.get("resize_mode", "shortest"))
+                               **resize_options(pipeline.preprocess))
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate_videos)
     parts, kept, times, skipped = [], [], [], 0
     for batch in loader:

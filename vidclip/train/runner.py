@@ -28,16 +28,15 @@ def load_annotations_spec(spec, where):
 
 def video_dataset(records, config, model, *, train):
     from vidclip.data.dataset import VideoTextDataset
+    from vidclip.video.transforms import resize_options
 
     data = config.data
     size = data.image_size or model.preprocess_config["image_size"]
     sampling = {"fps": data.fps, "num_frames": None} if data.fps else {"num_frames": data.num_frames or model.num_frames}
-    preprocess = model.preprocess_config
     return VideoTextDataset(records, **sampling, jitter=train and data.train_sampling == "random",
                             clip_to_moment=config.train.task != "moments",
                             size=size if isinstance(size, int) else size[0],
-                            interpolation=preprocess.get("interpolation", "bicubic"),
-                            resize_mode=preprocess.get("resize_mode", "shortest"))
+                            **resize_options(model.preprocess_config))
 
 
 def create_video_model(config, device):

@@ -96,6 +96,12 @@ def resize_to_square(frames: torch.Tensor, size: int, *, interpolation: str = "b
     return F.pad(resized, (left, size - shape[1] - left, top, size - shape[0] - top))  # (..., 3, S, S)
 
 
+def resize_options(preprocess: dict) -> dict:
+    """`interpolation` and `resize_mode` of a model's `preprocess_config` (open_clip's defaults if absent)."""
+    return {"interpolation": preprocess.get("interpolation", "bicubic"),
+            "resize_mode": preprocess.get("resize_mode", "shortest")}
+
+
 def model_input(frames: torch.Tensor, preprocess: dict, device=None) -> torch.Tensor:
     """uint8 frames (..., 3, H, W) -> the model's normalised float input (..., 3, S, S) on `device`.
 
@@ -105,6 +111,5 @@ def model_input(frames: torch.Tensor, preprocess: dict, device=None) -> torch.Te
     size = preprocess["image_size"]
     size = size if isinstance(size, int) else size[0]
     frames = frames.to(device, non_blocking=True) if device is not None else frames
-    frames = resize_to_square(frames, size, interpolation=preprocess.get("interpolation", "bicubic"),
-                              resize_mode=preprocess.get("resize_mode", "shortest"))
+    frames = resize_to_square(frames, size, **resize_options(preprocess))
     return normalize(frames, preprocess["mean"], preprocess["std"])

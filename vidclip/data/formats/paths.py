@@ -5,10 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from vidclip.video.files import VIDEO_EXTENSIONS
-
-# suffixes recognised as "already a video file name", so a converted copy (x.mov -> x.mp4) is found too
-_KNOWN_SUFFIXES = frozenset(VIDEO_EXTENSIONS)
+from vidclip.video.files import VIDEO_EXTENSIONS, is_video_file
 
 
 class VideoResolver:
@@ -26,8 +23,8 @@ class VideoResolver:
         paths = []
         for name in names:
             parent, file_name = os.path.split(name)
-            stem, suffix = os.path.splitext(file_name)
-            if suffix.lower() in _KNOWN_SUFFIXES:
+            stem = os.path.splitext(file_name)[0]
+            if is_video_file(file_name):  # already a video file name: a converted copy (x.mov -> x.mp4) is found too
                 file_names = [file_name] + [stem + ext for ext in self.extensions]
             else:
                 file_names = [file_name + ext for ext in self.extensions] + [file_name]
