@@ -12,8 +12,11 @@ from vidclip.eval.metrics import classification_metrics, moment_metrics, retriev
 # ----------------------------------------------------------------------------- references
 
 
-def ref_retrieval(sim, t2v, pessimistic=True):
-    """Loops: rank = 1 + wrong items at least as good (pessimistic) / strictly better."""
+def ref_retrieval(sim, t2v, pessimistic=True, by_video=True):
+    """Loops: rank = 1 + wrong items at least as good (pessimistic) / strictly better.
+
+    v2t by video (CLIP4Clip's `tensor_video_to_text_sim`): each rival video offers its best caption.
+    """
     sim = np.asarray(sim, dtype=np.float64)
     n_text, n_video = sim.shape
     better = (lambda a, b: a >= b) if pessimistic else (lambda a, b: a > b)
@@ -28,11 +31,12 @@ def ref_retrieval(sim, t2v, pessimistic=True):
             continue
         # rank of each caption among all texts; the video takes its best caption's rank, where
         # the video's own captions never count against it
-        best = None
-        for i in captions:
-            r = 1 + sum(better(sim[k][j], sim[i][j]) for k in range(n_text) if t2v[k] != j)
-            best = r if best is None else min(best, r)
-        v_ranks.append(best)
+        own = max(sim[i][j] for i in captions)
+        if by_video:
+            rivals = [max(sim[k][j] for k in range(n_text) if t2v[k] == v) for v in set(t2v) if v != j]
+        else:
+            rivals = [sim[k][j] for k in range(n_text) if t2v[k] != j]
+        v_ranks.append(1 + sum(better(r, own) for r in rivals))
     out = {}
     for name, ranks in (("t2v", t_ranks), ("v2t", v_ranks)):
         for k in (1, 5, 10):
@@ -128,7 +132,7 @@ def test_retrieval_hand_3x3_pessimistic_ties():
 
 def test_retrieval_hand_3x3_optimistic_ties():
     m = retrieval_metrics(np.array(SIM3), [0, 1, 2], ties="optimistic")
-    # t2v ranks [1, 2, 1] (CLIP4Clip's convention)
+    # t2v ranks [1, 2, 1]
     assert m["t2v_R1"] == pytest.approx(200 / 3)
     assert m["t2v_MedR"] == 1.0 and m["t2v_MnR"] == pytest.approx(4 / 3)
 
@@ -159,15 +163,28 @@ def test_retrieval_videos_without_captions_are_distractors():
     assert m["v2t_R1"] == 100.0  # averaged over the 2 captioned videos only
 
 
+def test_retrieval_v2t_by_video_counts_each_rival_video_once():
+    sim = [[0.9, 0.7],   # text 0, video 0
+           [0.8, 0.6],   # text 1, video 0
+           [0.1, 0.5]]   # text 2, video 1
+    # video 1's own caption scores 0.5; both captions of video 0 score above it (0.7, 0.6)
+    assert retrieval_metrics(sim, [0, 0, 1])["v2t_MnR"] == 1.5  # ranks [1, 2]: one rival video
+    assert retrieval_metrics(sim, [0, 0, 1], v2t_rank="by_caption")["v2t_MnR"] == 2.0  # ranks [1, 3]
+    with pytest.raises(ValueError, match="v2t_rank"):
+        retrieval_metrics(sim, [0, 0, 1], v2t_rank="mean")
+
+
+@pytest.mark.parametrize("v2t_rank", ["by_video", "by_caption"])
 @pytest.mark.parametrize("ties", ["pessimistic", "optimistic"])
-def test_retrieval_matches_loop_reference_with_ties_and_chunks(monkeypatch, ties):
+def test_retrieval_matches_loop_reference_with_ties_and_chunks(monkeypatch, ties, v2t_rank):
     rng = np.random.default_rng(0)
     sim = rng.integers(0, 6, size=(37, 23)).astype(np.float32)  # many ties
     t2v = rng.integers(0, 23, size=37)  # some videos get several captions, some none
-    want = ref_retrieval(sim, list(t2v), pessimistic=ties == "pessimistic")
-    assert_close_dict(retrieval_metrics(sim, t2v, ties=ties), want)
+    want = ref_retrieval(sim, list(t2v), pessimistic=ties == "pessimistic", by_video=v2t_rank == "by_video")
+    assert_close_dict(retrieval_metrics(sim, t2v, ties=ties, v2t_rank=v2t_rank), want)
     monkeypatch.setattr(metrics, "_CHUNK_ELEMENTS", 50)  # several chunks in both directions
-    assert_close_dict(retrieval_metrics(torch.from_numpy(sim), torch.from_numpy(t2v), ties=ties), want)
+    got = retrieval_metrics(torch.from_numpy(sim), torch.from_numpy(t2v), ties=ties, v2t_rank=v2t_rank)
+    assert_close_dict(got, want)
 
 
 def test_retrieval_half_precision_and_identity():

@@ -61,6 +61,11 @@ def test_train_resume_and_eval(tmp_path, data, capsys):
     assert metrics["task"] == "retrieval" and metrics["num_videos"] == 8
     assert {"t2v_R1", "t2v_MedR", "v2t_R5", "v2t_MnR"} <= set(metrics)
     assert json.loads((out / "metrics.json").read_text())["t2v_R1"] == metrics["t2v_R1"]
+    # one caption per video: both video->text conventions give the same ranks
+    assert main(["eval", "--checkpoint", str(run), "--data", str(data / "ann.jsonl"), "--workers", "0",
+                 "--v2t-rank", "by_caption", "--ties", "optimistic", "--json"]) == 0
+    other = json.loads(capsys.readouterr().out)
+    assert other["v2t_MnR"] == metrics["v2t_MnR"] and other["t2v_MnR"] <= metrics["t2v_MnR"]
 
 
 def test_moments_train_and_eval_write_qvhighlights_jsonl(tmp_path, data, capsys):

@@ -35,6 +35,12 @@ def add_arguments(parser):
     parser.add_argument("--workers", type=int, default=2, help="decoding worker processes (default: 2)")
     parser.add_argument("--template", action="append", dest="templates", metavar="TEXT",
                         help="class prompt with {} for the class name (repeatable; classification)")
+    parser.add_argument("--ties", choices=("pessimistic", "optimistic"), default="pessimistic",
+                        help="a correct item tied with wrong ones ranks after them (pessimistic, default) or "
+                             "before them (see vidclip.eval.metrics)")
+    parser.add_argument("--v2t-rank", choices=("by_video", "by_caption"), default="by_video",
+                        help="video->text rank with several captions per video: against other videos' best "
+                             "captions (by_video, CLIP4Clip's, default) or against every caption (by_caption)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--json", action="store_true", help="print the metrics as one JSON document")
 
@@ -79,7 +85,7 @@ def run(args) -> int:
         model = _load(args, device)
         metrics = evaluate_annotations(model, annotations, task=args.task, device=device, num_frames=args.num_frames,
                                        batch_size=args.batch_size, workers=args.workers, templates=args.templates,
-                                       out_dir=args.out)
+                                       ties=args.ties, v2t_rank=args.v2t_rank, out_dir=args.out)
     except (CheckpointError, AnnotationError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

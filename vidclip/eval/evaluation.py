@@ -63,7 +63,8 @@ def embed_records(pipeline, records, *, num_frames, batch_size, workers, clip_to
 
 
 def evaluate_annotations(model, annotations, *, task=None, device="cpu", num_frames=None, batch_size=16,
-                         workers=0, templates=None, num_windows=10, ties="pessimistic", out_dir=None):
+                         workers=0, templates=None, num_windows=10, ties="pessimistic", v2t_rank="by_video",
+                         out_dir=None):
     """Metrics dict for `annotations` (a `vidclip.data.formats.Annotations`); writes files to out_dir."""
     from vidclip.pipeline import Pipeline
 
@@ -76,7 +77,7 @@ def evaluate_annotations(model, annotations, *, task=None, device="cpu", num_fra
     if run is None:
         raise ValueError(f"cannot evaluate task {task!r}; choose retrieval, moments or classification")
     metrics, predictions = run(pipeline, annotations, options, templates=templates, num_windows=num_windows,
-                               ties=ties)
+                               ties=ties, v2t_rank=v2t_rank)
     metrics = {"task": task, "annotations": str(annotations.report.path), **metrics}
     if out_dir is not None:
         out_dir = Path(out_dir)
@@ -88,7 +89,7 @@ def evaluate_annotations(model, annotations, *, task=None, device="cpu", num_fra
     return metrics
 
 
-def _retrieval(pipeline, annotations, options, *, ties, **_):
+def _retrieval(pipeline, annotations, options, *, ties, v2t_rank, **_):
     from vidclip.eval.metrics import retrieval_metrics
 
     videos, owner = first_record_per_video(annotations.records)
@@ -97,7 +98,7 @@ def _retrieval(pipeline, annotations, options, *, ties, **_):
     queries = [(record, row[owner[i]]) for i, record in enumerate(annotations.records) if owner[i] in row]
     text = pipeline.text_features([record.caption for record, _ in queries])
     sim = pipeline.similarity(text, features)  # (N_text, N_video)
-    metrics = retrieval_metrics(sim, [video for _, video in queries], ties=ties)
+    metrics = retrieval_metrics(sim, [video for _, video in queries], ties=ties, v2t_rank=v2t_rank)
     metrics.update(num_texts=len(queries), num_videos=len(kept), skipped_videos=skipped)
     top = sim.topk(min(10, sim.shape[1]), dim=1).indices.tolist()
     predictions = [{"caption": record.caption, "video_id": record.video_id,

@@ -3,18 +3,30 @@
 Plain functions over tensors / arrays / lists, independent of the training code, so results can
 be recomputed from saved similarity matrices or prediction files.
 
-Tie rule (retrieval and classification): ranks are *pessimistic* by default: a correct item ties
-with a wrong one -> the wrong one ranks first (rank = 1 + number of wrong items scoring >= it).
-CLIP4Clip's `compute_metrics` sorts and takes the first equal value, i.e. the optimistic rank
-(1 + number of wrong items scoring strictly more); pass ``ties="optimistic"`` to match it. With
-float scores from a trained model ties are rare and both agree; the pessimistic default keeps a
-collapsed model (all scores equal) at chance instead of reporting 100% R@1.
+Video-to-text with several captions per video follows CLIP4Clip (`metrics.tensor_video_to_text_sim`,
+the convention papers report for MSVD, DiDeMo sentences and MSR-VTT's 20 captions): a video scores
+each other video by that video's best caption, so its rank is 1 + the number of other captioned
+videos whose best caption scores at least as high as its own best caption (``v2t_rank="by_video"``).
+``v2t_rank="by_caption"`` counts every other video's caption as a competitor instead (stricter: a
+video with 20 captions can push a rival down 20 places). Both agree with one caption per video.
+
+Tie rule (retrieval and classification), exactly: with ``ties="pessimistic"`` (default) a correct
+item's rank is 1 + the number of wrong items scoring >= it; with ``ties="optimistic"`` 1 + the number
+scoring strictly more. A collapsed model (all scores equal) thus stays at chance by default instead of
+reporting 100% R@1. Neither is CLIP4Clip's: its `compute_metrics` counts a row once per position
+whose score equals the correct one (so a tie adds rows to the average), and its multi-caption
+text-to-video ranks come from `torch.argsort`, whose order among equal scores is unspecified. With
+float scores from a trained model ties are rare and all of these agree.
 
 Moment mAP follows the QVHighlights standalone evaluation (moment_detr `standalone_eval`): per query
 the 10 best-scored windows, greedy matching in score order to the not-yet-matched ground-truth window
 of highest IoU, VOC-style interpolated AP, averaged over queries, then over IoU 0.5:0.05:0.95.
-One deliberate difference: a query with no predicted window counts as AP 0 (the official script
-silently leaves it out of the average).
+Checked against the official script on moment_detr's `sample_val_preds.jsonl` (1550 val queries):
+R1@0.5/0.7, mAP@0.5/0.75 and mAP agree to the reported two decimals. Two deliberate differences:
+- windows are ranked by their score before anything is taken; the official script takes the first
+  window in file order as top-1 and the first 10 in file order for mAP (then sorts those 10 by
+  score), so the two differ only for a prediction file that is not sorted best first;
+- a query with no predicted window counts as AP 0 (the official script leaves it out of the average).
 """
 
 from __future__ import annotations
@@ -25,6 +37,7 @@ import numpy as np
 import torch
 
 Ties = Literal["pessimistic", "optimistic"]
+V2tRank = Literal["by_video", "by_caption"]
 
 _RECALL_KS = (1, 5, 10)
 _CHUNK_ELEMENTS = 1 << 22  # ~16 MB of fp32 scores compared at a time
@@ -76,16 +89,18 @@ def _beats(scores: torch.Tensor, target: torch.Tensor, ties: Ties) -> torch.Tens
     return scores >= target if ties == "pessimistic" else scores > target
 
 
-def retrieval_ranks(sim, text_to_video, *, ties: Ties = "pessimistic"):
+def retrieval_ranks(sim, text_to_video, *, ties: Ties = "pessimistic", v2t_rank: V2tRank = "by_video"):
     """1-based ranks: (t2v ranks per text, v2t ranks per captioned video).
 
-    t2v: rank of text i's video among all videos. v2t: rank of the best-ranked caption of a video
-    among all texts, i.e. 1 + number of other videos' captions that score at least as high as the
-    video's best caption. Videos without any caption (distractors) have no v2t rank and are skipped.
-    Memory stays bounded: at most ~4M scores are compared at once.
+    t2v: rank of text i's video among all videos. v2t: rank of a video's best caption, against other
+    videos' best captions (``"by_video"``) or against every other video's caption (``"by_caption"``);
+    see the module docstring. Videos without any caption (distractors) have no v2t rank and are
+    skipped. Memory stays bounded: at most ~4M scores are compared at once.
     """
     if ties not in ("pessimistic", "optimistic"):
         raise ValueError(f"ties must be 'pessimistic' or 'optimistic', got {ties!r}")
+    if v2t_rank not in ("by_video", "by_caption"):
+        raise ValueError(f"v2t_rank must be 'by_video' or 'by_caption', got {v2t_rank!r}")
     sim = _as_scores(sim)
     n_text, n_video = sim.shape
     t2v = _targets(text_to_video, sim, "text_to_video", "texts")
@@ -100,29 +115,37 @@ def retrieval_ranks(sim, text_to_video, *, ties: Ties = "pessimistic"):
         beats.scatter_(1, t2v[rows, None], False)  # the correct video does not beat itself
         t2v_ranks[rows] = beats.sum(1) + 1
 
-    # video -> text: best caption score per video, then count other videos' captions above it.
-    best = torch.full((n_video,), float("-inf"), dtype=sim.dtype, device=sim.device)
-    best.scatter_reduce_(0, t2v, target[:, 0], reduce="amax")
+    # video -> text, chunked over the videos that query.
     has_caption = torch.zeros(n_video, dtype=torch.bool, device=sim.device)
     has_caption[t2v] = True
+    best = torch.full((n_video,), float("-inf"), dtype=sim.dtype, device=sim.device)
+    best.scatter_reduce_(0, t2v, target[:, 0], reduce="amax")  # each video's best caption score
     v2t_ranks = torch.empty(n_video, dtype=torch.long, device=sim.device)
-    step = max(1, _CHUNK_ELEMENTS // n_text)
+    step = max(1, _CHUNK_ELEMENTS // max(n_text, n_video))
     for lo in range(0, n_video, step):
         cols = torch.arange(lo, min(lo + step, n_video), device=sim.device)
-        beats = _beats(sim[:, cols], best[cols][None, :], ties)  # (Nt, c)
-        beats &= t2v[:, None] != cols[None, :]  # own captions are hits, not competitors
-        v2t_ranks[cols] = beats.sum(0) + 1
+        scores = sim[:, cols].T  # (c, Nt): each querying video's score for every caption
+        if v2t_rank == "by_video":
+            rivals = torch.full((len(cols), n_video), float("-inf"), dtype=sim.dtype, device=sim.device)
+            rivals.scatter_reduce_(1, t2v[None].expand(len(cols), -1), scores, reduce="amax")  # (c, Nv)
+            rival_owner = torch.arange(n_video, device=sim.device)[None]  # (1, Nv)
+            competes = has_caption[None]  # (1, Nv): a video without captions offers no text
+        else:
+            rivals, rival_owner, competes = scores, t2v[None], True  # (c, Nt), every caption competes
+        beats = _beats(rivals, best[cols][:, None], ties) & competes
+        beats &= rival_owner != cols[:, None]  # a video's own captions are hits, not competitors
+        v2t_ranks[cols] = beats.sum(1) + 1
     return t2v_ranks, v2t_ranks[has_caption]
 
 
-def retrieval_metrics(sim, text_to_video, *, ties: Ties = "pessimistic") -> dict[str, float]:
+def retrieval_metrics(sim, text_to_video, *, ties: Ties = "pessimistic",
+                      v2t_rank: V2tRank = "by_video") -> dict[str, float]:
     """R@1/5/10 (percent), median and mean rank (1-based) for text->video and video->text.
 
     `sim` is (N_text, N_video) (tensor or array); `text_to_video[i]` is the video index of text i.
-    A video with several captions is a v2t hit at k when any of its captions ranks within k.
-    See the module docstring for the tie rule.
+    See the module docstring for the multi-caption video->text convention and the tie rule.
     """
-    t2v_ranks, v2t_ranks = retrieval_ranks(sim, text_to_video, ties=ties)
+    t2v_ranks, v2t_ranks = retrieval_ranks(sim, text_to_video, ties=ties, v2t_rank=v2t_rank)
     return {**_rank_summary(t2v_ranks, "t2v"), **_rank_summary(v2t_ranks, "v2t")}
 
 

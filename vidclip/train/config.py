@@ -45,6 +45,7 @@ Schedule = Literal["cosine", "linear", "constant"]
 Sampling = Literal["uniform", "random"]
 Distributed = Literal["auto", "none", "ddp"]
 Ties = Literal["pessimistic", "optimistic"]
+V2tRank = Literal["by_video", "by_caption"]
 
 
 # ----------------------------------------------------------------------------- sections
@@ -125,6 +126,8 @@ class EvalConfig:
     sets: list[DatasetSpec] = _f([], "evaluation sets; empty = data.val")
     batch_size: int = _f(64, "clips per forward pass at evaluation", min=1)
     ties: Ties = _f("pessimistic", "rank of a correct item tied with wrong ones (see vidclip.eval.metrics)")
+    v2t_rank: V2tRank = _f("by_video", "video->text rank with several captions: by_video = CLIP4Clip's "
+                           "(rivals offer their best caption), by_caption = every caption competes")
     num_windows: int = _f(10, "moment windows predicted per query", min=1)
 
 

@@ -82,7 +82,7 @@ def eval_hook(config, device):
     def evaluate(model):
         return evaluate_annotations(model, annotations, task=task, device=device, batch_size=config.eval.batch_size,
                                     templates=config.data.templates, num_windows=config.eval.num_windows,
-                                    ties=config.eval.ties)
+                                    ties=config.eval.ties, v2t_rank=config.eval.v2t_rank)
 
     return evaluate
 
