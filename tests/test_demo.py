@@ -138,3 +138,17 @@ def test_cached_frame_features_give_the_models_own_losses(adapter):
         assert slow_losses.keys() == fast_losses.keys()
         for key in slow_losses:
             torch.testing.assert_close(fast_losses[key], slow_losses[key], rtol=1e-4, atol=1e-5)
+
+
+def test_a_rerun_with_the_same_seed_and_threads_repeats_every_number(quick_demo, tmp_path):
+    """What makes the README's table reproducible: no metric moves between runs (on one CPU, one torch)."""
+    out, first = quick_demo
+    methods = ("seqtransf", "vdi")  # each stage seeds itself: a subset repeats the full run's numbers
+    again = run_demo(DemoOptions(out=tmp_path, quick=True, device="cpu", progress=False, methods=methods,
+                                 data=out / "data"))
+    assert first["settings"]["threads"] == again["settings"]["threads"] == 2
+    assert again["baseline"] == first["baseline"]
+    for method in methods:
+        timeless = [{k: v for k, v in run["methods"][method].items() if not k.endswith("seconds")}
+                    for run in (first, again)]
+        assert timeless[0] == timeless[1] and len(timeless[0]) > 5, method

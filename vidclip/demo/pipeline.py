@@ -37,7 +37,7 @@ class DemoOptions:
     device: str | None = None
     methods: tuple[str, ...] | None = None  # None: every adapter with a demo recipe
     seed: int = 0  # the synthetic data's seed (training seeds are in the configs)
-    threads: int | None = None
+    threads: int | None = 2  # CPU float sums depend on the thread count: fixed, so a rerun repeats the table
     configs: Path | None = None
     overrides: list[str] = field(default_factory=list)  # "[stage:]key=value"
     progress: bool = True
@@ -53,6 +53,19 @@ class _Log:
 
     def __call__(self, message):
         print(f"[demo {time.perf_counter() - self.began:6.0f}s] {message}", flush=True)
+
+
+def _cpu_name() -> str:
+    """The CPU model: with the thread count and torch version, what a bit-exact rerun needs to match."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def default_configs_dir() -> Path:
@@ -309,6 +322,7 @@ def run_demo(options: DemoOptions) -> dict:
         "runs": runs,
         "timings": timings,
         "settings": {"quick": options.quick, "device": device, "threads": torch.get_num_threads(),
+                     "torch": torch.__version__, "cpu": _cpu_name(),
                      "seed": options.seed, "model": pretrain["model"], "pretrain_steps": pretrain["steps"],
                      "pretrain_batch": pretrain["batch_size"], "data": str(root),
                      "data_counts": manifest["counts"], "overrides": list(options.overrides),

@@ -190,7 +190,9 @@ def write_report(out: Path, results: dict, runs: dict) -> Path:
         "",
         f"Synthetic shape videos (`vidclip synth`, seed {settings['seed']}); "
         f"{'QUICK smoke-test budget: numbers mean nothing. ' if settings['quick'] else ''}"
-        f"Device {settings['device']}, {settings['threads']} CPU threads, total {timings['total']:.0f} s.",
+        f"Device {settings['device']}, {settings['threads']} CPU threads"
+        + (f" ({settings['cpu']}, torch {settings['torch']})" if "cpu" in settings else "")
+        + f", total {timings['total']:.0f} s.",
         "",
         f"1. **Stage 1**: a tiny open_clip CLIP (`{settings['model']}`) is pre-trained from scratch on still "
         "frames with static captions " + (f"({settings['pretrain_steps']} steps at batch {settings['pretrain_batch']})."
