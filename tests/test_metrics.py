@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from vidclip.eval import metrics
-from vidclip.eval.metrics import classification_metrics, moment_metrics, retrieval_metrics, temporal_iou
+from vidclip.eval.metrics import (classification_metrics, highlight_metrics, moment_metrics, retrieval_metrics,
+                                  saliency_labels, temporal_iou)
 
 # ----------------------------------------------------------------------------- references
 
@@ -296,6 +297,61 @@ def test_moment_bad_input():
         moment_metrics({"a": []}, [[[0, 1]]])
     with pytest.raises(ValueError, match="no queries"):
         moment_metrics([], [])
+
+
+# ----------------------------------------------------------------------------- highlights
+
+
+def ref_highlight_ap(labels, scores):
+    """Loops over thresholds: for each recall level reached, the best precision at that recall or more."""
+    if len(set(labels)) == 1:
+        return float(labels[0])
+    points = []  # (precision, recall) at each distinct threshold
+    for threshold in sorted(set(scores)):
+        chosen = [l for l, s in zip(labels, scores) if s >= threshold]
+        points.append((sum(chosen) / len(chosen), sum(chosen) / sum(labels)))
+    levels = sorted({r for _, r in points if r > 0})
+    return sum(max(p for p, r in points if r >= level) for level in levels) / len(levels)
+
+
+def test_highlight_ap_by_hand_with_ties():
+    labels = saliency_labels(8.0, [0, 2], [[4, 2], [3, 1]])  # 4 clips, 2 annotators
+    assert labels.tolist() == [[4, 2], [0, 0], [3, 1], [0, 0]]
+    m = highlight_metrics({"q": [0.9, 0.8, 0.7, 0.1]}, {"q": labels})
+    # Fair (>= 2): annotator 0 positives clips 0, 2 -> AP (1 + 2/3) / 2; annotator 1 clip 0 -> AP 1
+    assert m["HL-min-Fair-mAP"] == pytest.approx(100 * ((1 + 2 / 3) / 2 + 1) / 2)
+    # VeryGood (>= 4): annotator 0 clip 0 -> 1; annotator 1 none -> 0
+    assert m["HL-min-VeryGood-mAP"] == pytest.approx(50.0)
+    assert m["HL-min-Fair-Hit1"] == m["HL-min-VeryGood-Hit1"] == 100.0
+    tied = highlight_metrics({"q": [0.5, 0.5, 0.1]}, {"q": np.array([[2], [0], [2]])})
+    assert tied["HL-min-Fair-mAP"] == pytest.approx(100 * 2 / 3)  # the tie is one threshold
+    assert tied["HL-min-Fair-Hit1"] == 100.0  # argmax takes the first of the tied clips
+
+
+def test_highlight_matches_loop_reference_and_pads_or_cuts_predictions():
+    rng = np.random.default_rng(1)
+    preds, gts, want = {}, {}, {"Fair": [], "Good": [], "VeryGood": []}
+    for q in range(30):
+        clips = int(rng.integers(2, 12))
+        gt = rng.integers(0, 5, size=(clips, 3))
+        pred = rng.integers(0, 4, size=clips + int(rng.integers(-1, 2))).astype(float)  # ties; one short or long
+        preds[q], gts[q] = pred.tolist(), gt
+        aligned = np.zeros(clips)
+        aligned[: min(clips, len(pred))] = pred[:clips]
+        for name, level in (("Fair", 2), ("Good", 3), ("VeryGood", 4)):
+            want[name].append(np.mean([ref_highlight_ap(list((gt[:, a] >= level).astype(int)), list(aligned))
+                                       for a in range(3)]))
+    got = highlight_metrics(preds, gts)
+    for name, aps in want.items():
+        assert got[f"HL-min-{name}-mAP"] == pytest.approx(100 * np.mean(aps)), name
+
+
+def test_highlight_hit_past_the_video_is_a_miss_and_bad_input_is_named():
+    assert highlight_metrics({"q": [0.0, 0.1, 0.9]}, {"q": np.array([[4], [4]])})["HL-min-Fair-Hit1"] == 0.0
+    with pytest.raises(ValueError, match="saliency scores"):
+        highlight_metrics({"q": [float("nan")]}, {"q": np.array([[4]])})
+    with pytest.raises(ValueError, match="qids differ"):
+        highlight_metrics({"a": [1.0]}, {"b": np.array([[4]])})
 
 
 # ----------------------------------------------------------------------------- classification

@@ -77,8 +77,25 @@ def test_moments_train_and_eval_write_qvhighlights_jsonl(tmp_path, data, capsys)
     metrics = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert metrics["task"] == "moments" and {"R1@0.5", "R5@0.7", "mIoU", "mAP@0.5", "mAP"} <= set(metrics)
     first = json.loads((out / "predictions.jsonl").read_text().splitlines()[0])
-    assert {"qid", "query", "vid", "pred_relevant_windows"} <= set(first)
+    assert {"qid", "query", "vid", "pred_relevant_windows", "pred_saliency_scores"} <= set(first)
     assert all(len(window) == 3 for window in first["pred_relevant_windows"])
+    assert "HL-min-Fair-mAP" not in metrics  # no saliency labels in this file
+
+    # QVHighlights with saliency labels: highlight detection is scored too
+    rows = [{"qid": 10 + i, "query": f"a {name} square", "vid": f"v{i}", "duration": 4.0,
+             "relevant_windows": [[0.5, 1.5]], "relevant_clip_ids": [0, 1], "saliency_scores": [[4, 2, 1], [1, 0, 0]]}
+            for i, name in enumerate(COLOURS)]
+    qvh = tmp_path / "highlight_val_release.jsonl"
+    qvh.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert main(["eval", "--checkpoint", str(tmp_path / "run" / "last"), "--data", str(qvh), "--video-root",
+                 str(data), "--workers", "0", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert metrics["num_highlight_queries"] == 8
+    # every sampled frame lies in clip 0 (the videos last 2 s), so clip 1 repeats its score: one tied
+    # threshold, AP 1/2 for each annotator with a positive; the tie's argmax is clip 0, a hit
+    assert metrics["HL-min-Fair-mAP"] == pytest.approx(100 / 3)  # annotators 0 and 1 rate clip 0 >= 2
+    assert metrics["HL-min-VeryGood-mAP"] == pytest.approx(50 / 3)  # only annotator 0 rates it 4
+    assert metrics["HL-min-Fair-Hit1"] == metrics["HL-min-VeryGood-Hit1"] == 100.0
 
 
 def test_config_errors_name_the_field(tmp_path, data, capsys):

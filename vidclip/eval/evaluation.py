@@ -108,7 +108,12 @@ def _retrieval(pipeline, annotations, options, *, ties, v2t_rank, **_):
 
 
 def _moments(pipeline, annotations, options, *, num_windows, **_):
-    from vidclip.eval.metrics import moment_metrics
+    """Windows from the moment head; saliency per 2 s clip from the query's cosine with each sampled
+    frame (untrained: the head predicts windows only), scored as highlights when the file has labels."""
+    import torch.nn.functional as F
+
+    from vidclip.eval.metrics import highlight_metrics, moment_metrics, saliency_labels
+    from vidclip.moments.find import saliency
 
     if not pipeline.has_moment_head:
         raise ValueError(f"the {pipeline.model.config.get('adapter')!r} adapter has no moment head; "
@@ -116,20 +121,35 @@ def _moments(pipeline, annotations, options, *, num_windows, **_):
     videos, owner = first_record_per_video(annotations.records)
     features, kept, times, skipped = embed_records(pipeline, videos, clip_to_moment=False, **options)
     row = {video: i for i, video in enumerate(kept)}
-    predictions, ground_truth = [], []
+    queries = [i for i, record in enumerate(annotations.records) if owner[i] in row]
+    texts = pipeline.embed_texts([annotations.records[i].caption for i in queries])  # (Nq, D)
+    frames = F.normalize(features["frames"].float(), dim=-1)  # (Nv, T, D)
+    predictions, ground_truth, highlights = [], [], {}
     model = pipeline.model
-    for i, record in enumerate(annotations.records):
-        if owner[i] not in row:
-            continue
-        r = row[owner[i]]
+    for text, i in zip(texts, queries):
+        record, r = annotations.records[i], row[owner[i]]
         clip = {key: value[r:r + 1].to(pipeline.device) for key, value in features.items()}
         tokens = model.tokenize([record.caption]).to(pipeline.device)
         windows = model.predict_moments(clip, times[r:r + 1], tokens, top_k=num_windows)[0]
-        predictions.append({"qid": record.extra.get("qid", i), "query": record.caption, "vid": record.video_id,
+        valid = features["frame_mask"][r] if "frame_mask" in features else torch.ones(len(times[r]), dtype=torch.bool)
+        curve = (frames[r][valid] @ text).numpy()  # (T,) cosine per sampled frame
+        stamps = times[r][valid].numpy()
+        duration = record.duration or float(stamps[-1]) + 1e-3
+        qid = record.extra.get("qid", i)
+        predictions.append({"qid": qid, "query": record.caption, "vid": record.video_id,
                             "pred_relevant_windows": [[round(s, 3), round(e, 3), round(float(p), 5)]
-                                                      for s, e, p in windows]})
+                                                      for s, e, p in windows],
+                            "pred_saliency_scores": saliency(curve, stamps, duration)})
         ground_truth.append(record.extra.get("relevant_windows") or [[record.start, record.end]])
+        if record.duration and record.extra.get("saliency_scores") and record.extra.get("relevant_clip_ids"):
+            labels = saliency_labels(record.duration, record.extra["relevant_clip_ids"], record.extra["saliency_scores"])
+            if len(labels):  # a video under 2 s has no whole clip to rate
+                highlights[len(predictions) - 1] = labels
     metrics = moment_metrics([p["pred_relevant_windows"] for p in predictions], ground_truth)
+    if highlights:
+        metrics.update(highlight_metrics({k: predictions[k]["pred_saliency_scores"] for k in highlights},
+                                         highlights))
+        metrics["num_highlight_queries"] = len(highlights)
     metrics.update(num_queries=len(predictions), num_videos=len(kept), skipped_videos=skipped)
     return metrics, predictions
 

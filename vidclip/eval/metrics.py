@@ -1,4 +1,4 @@
-"""Evaluation metrics for retrieval, moment retrieval and classification.
+"""Evaluation metrics for retrieval, moment retrieval, highlight detection and classification.
 
 Plain functions over tensors / arrays / lists, independent of the training code, so results can
 be recomputed from saved similarity matrices or prediction files.
@@ -270,6 +270,74 @@ def moment_metrics(
     out["mAP@0.5"] = float(ap_per_thr[MAP_IOU_THRESHOLDS.index(0.5)])
     out["mAP@0.75"] = float(ap_per_thr[MAP_IOU_THRESHOLDS.index(0.75)])
     out["mAP"] = float(ap_per_thr.mean())
+    return out
+
+
+# ----------------------------------------------------------------------------- highlights
+
+HIGHLIGHT_CLIP_SECONDS = 2.0  # QVHighlights rates saliency per 2-second clip
+HIGHLIGHT_LEVELS = {"Fair": 2, "Good": 3, "VeryGood": 4}  # lowest annotator score (0-4) that counts as a highlight
+
+
+def saliency_labels(duration: float, relevant_clip_ids, saliency_scores) -> np.ndarray:
+    """(num_clips, annotators) scores 0-4 over the whole video; clips nobody rated score 0.
+
+    num_clips = int(duration / 2), as the official `mk_gt_scores`; ids past it are ignored.
+    """
+    scores = np.asarray(saliency_scores, dtype=np.float64).reshape(len(relevant_clip_ids), -1)  # (R, A)
+    full = np.zeros((int(duration / HIGHLIGHT_CLIP_SECONDS), scores.shape[1]))  # (C, A)
+    ids = np.asarray(relevant_clip_ids, dtype=np.int64)
+    keep = (ids >= 0) & (ids < len(full))
+    full[ids[keep]] = scores[keep]
+    return full
+
+
+def _ranking_ap(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The official highlight AP (video2gif `get_ap`): mean, over the distinct recall levels reached
+    as the threshold falls through the distinct scores, of the best precision at that recall or more.
+    All-negative labels give 0, all-positive 1."""
+    if labels.min() == labels.max():
+        return float(labels[0])
+    order = np.argsort(-scores, kind="stable")
+    labels, scores = labels[order], scores[order]
+    last_of_tie = np.r_[scores[1:] != scores[:-1], True]  # one point per distinct threshold
+    tp = np.cumsum(labels)[last_of_tie]
+    precision = tp / (np.flatnonzero(last_of_tie) + 1)
+    recall = tp / labels.sum()
+    best = np.maximum.accumulate(precision[::-1])[::-1]  # best precision at this recall or more
+    new_level = np.r_[True, recall[1:] != recall[:-1]] & (recall > 0)
+    return float(best[new_level].mean())
+
+
+def highlight_metrics(predictions: Mapping, ground_truth: Mapping) -> dict[str, float]:
+    """QVHighlights highlight detection: HL-mAP and HL-Hit1 (percent) at each HIGHLIGHT_LEVELS.
+
+    `predictions[qid]`: saliency scores per 2 s clip (`pred_saliency_scores`); `ground_truth[qid]`:
+    (num_clips, annotators) labels from `saliency_labels`. As the official `eval_highlight`: per
+    annotator, clips scoring >= the level are positives; a prediction shorter than the video is
+    padded with 0, a longer one cut; AP is averaged over annotators and queries; Hit1 takes the clip
+    of highest score (the first on a tie) and counts a hit when any annotator rates it a highlight.
+    """
+    keys, preds, gts = _aligned_queries(predictions, ground_truth)
+    if not keys:
+        raise ValueError("no queries to evaluate")
+    out = {}
+    for name, level in HIGHLIGHT_LEVELS.items():
+        ap, hit = np.zeros(len(keys)), np.zeros(len(keys))
+        for i, (key, pred, gt) in enumerate(zip(keys, preds, gts)):
+            positive = np.asarray(gt, dtype=np.float64) >= level  # (C, A)
+            if positive.ndim != 2 or len(positive) == 0:
+                raise ValueError(f"ground_truth[{key!r}]: expected (clips, annotators) labels, got {positive.shape}")
+            pred = np.asarray(pred, dtype=np.float64).reshape(-1)
+            if len(pred) == 0 or not np.isfinite(pred).all():
+                raise ValueError(f"predictions[{key!r}]: saliency scores must be finite and non-empty")
+            top = int(np.argmax(pred))
+            hit[i] = positive[top].any() if top < len(positive) else 0.0
+            scores = np.zeros(len(positive))
+            scores[: min(len(pred), len(scores))] = pred[: len(scores)]
+            ap[i] = np.mean([_ranking_ap(positive[:, a].astype(np.float64), scores) for a in range(positive.shape[1])])
+        out[f"HL-min-{name}-mAP"] = float(ap.mean() * 100)
+        out[f"HL-min-{name}-Hit1"] = float(hit.mean() * 100)
     return out
 
 
