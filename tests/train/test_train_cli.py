@@ -67,6 +67,14 @@ def test_train_resume_and_eval(tmp_path, data, capsys):
     other = json.loads(capsys.readouterr().out)
     assert other["v2t_MnR"] == metrics["v2t_MnR"] and other["t2v_MnR"] <= metrics["t2v_MnR"]
 
+    evaluate = ["eval", "--checkpoint", str(run), "--data", str(data / "ann.jsonl"), "--workers", "0", "--json"]
+    assert main([*evaluate, "--rerank", "qbnorm"]) == 2
+    assert "--querybank" in capsys.readouterr().err
+    for rerank in (["--rerank", "dsl"], ["--rerank", "qbnorm", "--querybank", str(data / "with_broken.jsonl")]):
+        assert main([*evaluate, *rerank]) == 0
+        reranked = json.loads(capsys.readouterr().out)
+        assert reranked["rerank"] == rerank[1] and 0 <= reranked["t2v_R1"] <= 100 and reranked["num_texts"] == 8
+
 
 def test_moments_train_and_eval_write_qvhighlights_jsonl(tmp_path, data, capsys):
     config = _config(tmp_path, data, task="moments")

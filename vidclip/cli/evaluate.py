@@ -13,6 +13,8 @@ examples:
       --option durations=Charades_v1_test.csv --out eval/charades --json
   vidclip eval --checkpoint runs/k400_prompts/last --data hmdb51_splits/ --option subset=test
   vidclip eval --checkpoint ViT-B-32 --pretrained openai --data test.jsonl   (a plain open_clip model)
+  vidclip eval --checkpoint runs/msrvtt_meanp/last --data MSRVTT_JSFUSION_test.csv --rerank qbnorm \\
+      --querybank MSRVTT_train.9k.jsonl     (re-ranked with the training captions as query bank)
 
 exit codes: 0 done, 2 bad input (missing file, wrong format, checkpoint that cannot load).
 """
@@ -41,6 +43,11 @@ def add_arguments(parser):
     parser.add_argument("--v2t-rank", choices=("by_video", "by_caption"), default="by_video",
                         help="video->text rank with several captions per video: against other videos' best "
                              "captions (by_video, CLIP4Clip's, default) or against every caption (by_caption)")
+    parser.add_argument("--rerank", choices=("none", "dsl", "qbnorm"), default="none",
+                        help="retrieval re-ranking with all test queries at once: dual softmax (dsl) or querybank "
+                             "normalisation (qbnorm, needs --querybank); default none")
+    parser.add_argument("--querybank", metavar="ANNOTATIONS",
+                        help="annotation file whose captions form QB-Norm's query bank (e.g. the training split)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--json", action="store_true", help="print the metrics as one JSON document")
 
@@ -55,6 +62,17 @@ def _options(items):
             raise ValueError(f"--option expects KEY=VALUE, got {item!r}")
         options[key] = yaml.safe_load(value) if value else None
     return options
+
+
+def _querybank(args):
+    """The captions of --querybank (any annotation format), or None."""
+    if args.querybank is None:
+        if args.rerank == "qbnorm":
+            raise ValueError("--rerank qbnorm needs --querybank ANNOTATIONS (e.g. the training split's file)")
+        return None
+    from vidclip.data.formats import load_annotations
+
+    return [record.caption for record in load_annotations(args.querybank) if record.caption]
 
 
 def _load(args, device):
@@ -85,7 +103,8 @@ def run(args) -> int:
         model = _load(args, device)
         metrics = evaluate_annotations(model, annotations, task=args.task, device=device, num_frames=args.num_frames,
                                        batch_size=args.batch_size, workers=args.workers, templates=args.templates,
-                                       ties=args.ties, v2t_rank=args.v2t_rank, out_dir=args.out)
+                                       ties=args.ties, v2t_rank=args.v2t_rank, rerank=args.rerank,
+                                       querybank=_querybank(args), out_dir=args.out)
     except (CheckpointError, AnnotationError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

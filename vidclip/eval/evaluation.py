@@ -64,8 +64,11 @@ def embed_records(pipeline, records, *, num_frames, batch_size, workers, clip_to
 
 def evaluate_annotations(model, annotations, *, task=None, device="cpu", num_frames=None, batch_size=16,
                          workers=0, templates=None, num_windows=10, ties="pessimistic", v2t_rank="by_video",
-                         out_dir=None):
-    """Metrics dict for `annotations` (a `vidclip.data.formats.Annotations`); writes files to out_dir."""
+                         rerank="none", querybank=None, out_dir=None):
+    """Metrics dict for `annotations` (a `vidclip.data.formats.Annotations`); writes files to out_dir.
+
+    Retrieval only: `rerank` "dsl" or "qbnorm" (with `querybank`, a list of other captions) re-ranks
+    the scores before the metrics (vidclip.eval.rerank)."""
     from vidclip.pipeline import Pipeline
 
     if len(annotations) == 0:
@@ -77,7 +80,7 @@ def evaluate_annotations(model, annotations, *, task=None, device="cpu", num_fra
     if run is None:
         raise ValueError(f"cannot evaluate task {task!r}; choose retrieval, moments or classification")
     metrics, predictions = run(pipeline, annotations, options, templates=templates, num_windows=num_windows,
-                               ties=ties, v2t_rank=v2t_rank)
+                               ties=ties, v2t_rank=v2t_rank, rerank=rerank, querybank=querybank)
     metrics = {"task": task, "annotations": str(annotations.report.path), **metrics}
     if out_dir is not None:
         out_dir = Path(out_dir)
@@ -89,7 +92,23 @@ def evaluate_annotations(model, annotations, *, task=None, device="cpu", num_fra
     return metrics
 
 
-def _retrieval(pipeline, annotations, options, *, ties, v2t_rank, **_):
+def _reranked(pipeline, sim, features, rerank, querybank):
+    """(t2v scores, v2t scores) after `rerank` (see vidclip.eval.rerank)."""
+    from vidclip.eval import rerank as reranking
+
+    if rerank == "dsl":
+        return reranking.dual_softmax(sim, dim=0), reranking.dual_softmax(sim, dim=1)
+    if rerank == "qbnorm":
+        if not querybank:
+            raise ValueError("rerank 'qbnorm' needs a query bank: captions from another split, e.g. the training file")
+        bank_sim = pipeline.similarity(pipeline.text_features(list(querybank)), features)  # (N_bank, N_video)
+        return reranking.querybank_normalize(sim, bank_sim), sim
+    if rerank != "none":
+        raise ValueError(f"unknown rerank {rerank!r}; choose one of {reranking.RERANKERS}")
+    return sim, sim
+
+
+def _retrieval(pipeline, annotations, options, *, ties, v2t_rank, rerank="none", querybank=None, **_):
     from vidclip.eval.metrics import retrieval_metrics
 
     videos, owner = first_record_per_video(annotations.records)
@@ -98,9 +117,14 @@ def _retrieval(pipeline, annotations, options, *, ties, v2t_rank, **_):
     queries = [(record, row[owner[i]]) for i, record in enumerate(annotations.records) if owner[i] in row]
     text = pipeline.text_features([record.caption for record, _ in queries])
     sim = pipeline.similarity(text, features)  # (N_text, N_video)
-    metrics = retrieval_metrics(sim, [video for _, video in queries], ties=ties, v2t_rank=v2t_rank)
-    metrics.update(num_texts=len(queries), num_videos=len(kept), skipped_videos=skipped)
-    top = sim.topk(min(10, sim.shape[1]), dim=1).indices.tolist()
+    t2v_sim, v2t_sim = _reranked(pipeline, sim, features, rerank, querybank)
+    targets = [video for _, video in queries]
+    metrics = retrieval_metrics(t2v_sim, targets, ties=ties, v2t_rank=v2t_rank)
+    if v2t_sim is not t2v_sim:  # each direction from its own re-ranked scores
+        v2t = retrieval_metrics(v2t_sim, targets, ties=ties, v2t_rank=v2t_rank)
+        metrics.update({key: value for key, value in v2t.items() if key.startswith("v2t_")})
+    metrics.update(num_texts=len(queries), num_videos=len(kept), skipped_videos=skipped, rerank=rerank)
+    top = t2v_sim.topk(min(10, sim.shape[1]), dim=1).indices.tolist()
     predictions = [{"caption": record.caption, "video_id": record.video_id,
                     "ranked_videos": [videos[kept[j]].video_id for j in ranked]}
                    for (record, _), ranked in zip(queries, top)]
