@@ -12,6 +12,7 @@ long-GOP video).
 
     python tools/bench_decode.py --quick            # ~2 min
     python tools/bench_decode.py --workdir /tmp/vb  # the issue's videos, ~10 min
+    python tools/bench_decode.py --quick --device cuda   # NVDEC: vidclip (torchcodec on CUDA) vs torchcodec
 """
 
 from __future__ import annotations
@@ -52,6 +53,29 @@ def request_times(duration: float, case: str) -> np.ndarray:
     if case == "12 frames":
         return (np.arange(12) + 0.5) * duration / 12
     return np.arange(int(duration)) + 0.5  # 1 fps
+
+
+def gpu_contenders(path: Path, case: str, times: np.ndarray):
+    """NVDEC: vidclip's read_frames on CUDA against torchcodec's own CUDA decoder, same times."""
+    import torch
+
+    from vidclip.video import read_frames
+
+    request = dict(num_frames=12) if case == "12 frames" else dict(fps=1.0)
+
+    def vidclip_cuda():
+        frames = read_frames(path, device="cuda", **request).frames
+        torch.cuda.synchronize()
+        return frames
+
+    def torchcodec_cuda():
+        from torchcodec.decoders import VideoDecoder
+
+        frames = VideoDecoder(str(path), device="cuda").get_frames_played_at(times.tolist()).data
+        torch.cuda.synchronize()
+        return frames
+
+    return {"vidclip cuda": vidclip_cuda, "torchcodec cuda": torchcodec_cuda}
 
 
 def contenders(path: Path, case: str, times: np.ndarray, fps: float):
@@ -108,7 +132,11 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="shorter videos (20 s, 10 s, 3 min)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=None, help="keep the videos here (default: a temp dir)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                        help="cuda: NVDEC decoding through torchcodec (vidclip vs torchcodec alone)")
     args = parser.parse_args(argv)
+    if args.device == "cuda" and not _cuda_decoding_ready():
+        return
 
     from vidclip.video.frame_index import scan
 
@@ -123,7 +151,9 @@ def main(argv=None):
             for case in ("12 frames", "1 fps"):
                 times = request_times(index.duration, case)
                 result = {}
-                for label, fn in contenders(path, case, times, index.fps).items():
+                fns = (gpu_contenders(path, case, times) if args.device == "cuda"
+                       else contenders(path, case, times, index.fps))
+                for label, fn in fns.items():
                     try:
                         result[label] = median_time(fn, args.repeat)
                     except Exception as error:  # a peer that is missing or fails on this file
@@ -131,7 +161,27 @@ def main(argv=None):
                         print(f"  {label} failed: {str(error).strip().splitlines()[-1][:100]}")
                     print(f"  {name:16s} {case:9s} {label:17s} {result[label]:7.2f} s", flush=True)
                 rows.append((f"{name} (GOP {gop:.1f}s)", case, result))
+    if args.device == "cuda":
+        for video, case, r in rows:
+            print(f"| {video:28s} | {case:9s} | vidclip cuda {r['vidclip cuda']:6.2f}s | torchcodec cuda "
+                  f"{r['torchcodec cuda']:6.2f}s | ratio {r['vidclip cuda'] / r['torchcodec cuda']:5.2f} |")
+        return
     print_table(rows)
+
+
+def _cuda_decoding_ready() -> bool:
+    """Say why NVDEC cannot be measured here (no GPU, no torchcodec or no FFmpeg for it), or True."""
+    import torch
+
+    if not torch.cuda.is_available():
+        print("skipped: no CUDA device")
+        return False
+    try:
+        import torchcodec.decoders  # noqa: F401  (loads the FFmpeg libraries it links to)
+    except Exception as error:  # ImportError or the loader's RuntimeError naming the missing libraries
+        print(f"skipped: torchcodec cannot load ({str(error).strip().splitlines()[0][:160]})")
+        return False
+    return True
 
 
 def print_table(rows):
