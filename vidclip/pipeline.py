@@ -100,6 +100,14 @@ class Pipeline:
         self.num_frames = int(num_frames or getattr(model, "num_frames", None) or 8)
         self._identity = None
         self._feature_cache = None
+        self.decode_at_size = True  # scale frames in the decoder (see read_frames(short_side=)); False: full size
+
+    @property
+    def decode_options(self) -> dict:
+        """Extra `read_frames` options for this model's input size (empty when decode_at_size is off)."""
+        from vidclip.video.transforms import decode_options, resize_options
+
+        return decode_options(self.image_size, **resize_options(self.preprocess)) if self.decode_at_size else {}
 
     @property
     def feature_cache(self):
@@ -188,7 +196,7 @@ class Pipeline:
 
             if not Path(source).is_file():
                 raise FileNotFoundError(f"no such video file: {source}")
-            return self.resize(read_frames(str(source), num_frames=num_frames).frames), False
+            return self.resize(read_frames(str(source), num_frames=num_frames, **self.decode_options).frames), False
         frames = getattr(source, "frames", source)  # a VideoClip or a tensor
         if not isinstance(frames, torch.Tensor) or frames.dim() != 4 or frames.shape[1] != 3:
             raise ValueError(f"expected a path or frames (T, 3, H, W), got {type(frames).__name__}")

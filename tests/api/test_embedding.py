@@ -34,10 +34,14 @@ def test_frames_and_paths_agree(model, videos):
 
     path = videos[1][0]
     from_path = model.embed_videos([path], progress=False).embeddings
-    frames = vidclip.read_frames(path, num_frames=4).frames  # uint8, resized by embed_videos
+    # a path is decoded straight to the model's size; the same frames given by hand embed the same
+    frames = vidclip.read_frames(path, num_frames=4, **model.decode_options).frames  # uint8
     from_frames = model.embed_videos([frames], progress=False)
     assert from_frames.sources == [0]
     assert torch.allclose(from_path, from_frames.embeddings, atol=1e-5)
+    # full-size frames, resized by embed_videos in torch: another filter, nearly the same embedding
+    full = model.embed_videos([vidclip.read_frames(path, num_frames=4).frames], progress=False).embeddings
+    assert float(full @ from_path.T) > 0.99
 
 
 def test_short_clips_are_masked_not_padded_into_the_mean(model):

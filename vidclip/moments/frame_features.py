@@ -32,10 +32,10 @@ class FrameFeatures:
     duration: float
 
 
-def _decode_chunk(path: str, fps: float, start: float, end: float):
+def _decode_chunk(path: str, fps: float, start: float, end: float, options: dict):
     from vidclip.video import read_frames
 
-    return read_frames(path, fps=fps, start=start, end=end)
+    return read_frames(path, fps=fps, start=start, end=end, **options)
 
 
 def compute_frame_features(pipeline, path, *, fps: float = 1.0, chunk_seconds: float = 64.0) -> FrameFeatures:
@@ -51,11 +51,12 @@ def compute_frame_features(pipeline, path, *, fps: float = 1.0, chunk_seconds: f
     chunks = [(t, min(t + chunk_seconds, end)) for t in np.arange(begin, end, chunk_seconds)]
     times, encoder = [], ClipStream(pipeline)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidclip-chunk") as pool:
-        pending = [pool.submit(_decode_chunk, path, fps, *chunks[0])] if chunks else []
+        options = pipeline.decode_options
+        pending = [pool.submit(_decode_chunk, path, fps, *chunks[0], options)] if chunks else []
         for number in range(len(chunks)):
             clip = pending.pop().result()
             if number + 1 < len(chunks):  # decode the next chunk while the model encodes this one
-                pending.append(pool.submit(_decode_chunk, path, fps, *chunks[number + 1]))
+                pending.append(pool.submit(_decode_chunk, path, fps, *chunks[number + 1], options))
             if len(clip.frames):
                 times.append(clip.timestamps.numpy().astype(np.float64) - begin)
                 encoder.add(clip.frames)

@@ -29,6 +29,8 @@ def read_frames(
     device: str | torch.device = "cpu",
     jitter: bool = False,
     generator: torch.Generator | None = None,
+    short_side: int | None = None,
+    interpolation: str = "bicubic",
 ) -> VideoClip:
     """Decode the frames a player shows at the requested times.
 
@@ -43,6 +45,12 @@ def read_frames(
     mode="exact" returns exactly those frames, whatever the backend. mode="keyframe" returns,
     for each time, the nearest keyframe at or before it: only keyframes are decoded, many times
     faster on long-GOP video; `timestamps` then holds the keyframes' own times.
+
+    short_side: a hint for speed. The pyav backend then scales each wanted frame in the decoder's own
+    colour conversion (swscale, `interpolation`) so that its short side is `short_side`, when that
+    shrinks it: converting a small frame to RGB is cheaper, and the resize after it is skipped. Other
+    backends, and videos already that small, return full-size frames. Either way follow it with
+    `resize_to_square`, as `Pipeline` and `VideoTextDataset` do: it passes frames of the right size through.
 
     Raises VideoDecodeError (a ValueError naming the file and the reason) for a file that is not
     a readable video or a window outside it; ImportError naming the extra for a missing backend.
@@ -80,7 +88,8 @@ def read_frames(
     if mode == "keyframe":
         ids = index.keyframes_before(ids)
     unique, inverse = np.unique(ids, return_inverse=True)  # decode each frame once
-    frames, decoded_pts = module.decode(index, unique, device=str(device))
+    scale = {} if short_side is None or name != "pyav" else {"short_side": short_side, "interpolation": interpolation}
+    frames, decoded_pts = module.decode(index, unique, device=str(device), **scale)
     if not np.allclose(decoded_pts, index.seconds[unique], rtol=0, atol=1e-4):
         bad = np.flatnonzero(~np.isclose(decoded_pts, index.seconds[unique], rtol=0, atol=1e-4))[0]
         raise VideoDecodeError(

@@ -102,6 +102,12 @@ def resize_options(preprocess: dict) -> dict:
             "resize_mode": preprocess.get("resize_mode", "shortest")}
 
 
+def decode_options(size: int, *, interpolation: str = "bicubic", resize_mode: str = "shortest") -> dict:
+    """`read_frames` options that shrink frames to the model's size in the decoder, where that gives
+    what `resize_to_square` would (short-side resizing; see `read_frames(short_side=)`)."""
+    return {"short_side": size, "interpolation": interpolation} if resize_mode == "shortest" else {}
+
+
 def model_input(frames: torch.Tensor, preprocess: dict, device=None) -> torch.Tensor:
     """uint8 frames (..., 3, H, W) -> the model's normalised float input (..., 3, S, S) on `device`.
 

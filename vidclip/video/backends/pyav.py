@@ -4,7 +4,7 @@ It does less work than decord, torchcodec or a plain PyAV loop:
 - it seeks only where a keyframe lies between two wanted frames (`FrameIndex.decode_runs`);
 - on the way to a wanted frame it tells the decoder to skip non-reference frames, which no
   other frame depends on (about half of a default x264 stream);
-- it converts only the wanted frames to RGB;
+- it converts only the wanted frames to RGB, at the size asked for (`short_side`) when smaller;
 - keyframe requests decode one packet per keyframe and nothing else.
 """
 
@@ -20,13 +20,20 @@ from vidclip.video.frame_index import FrameIndex
 _SKIPPABLE = {"h264", "hevc"}
 
 
-def decode(index: FrameIndex, ids: np.ndarray, *, device: str = "cpu") -> tuple[torch.Tensor, np.ndarray]:
-    """Frames `ids` (sorted, unique) as uint8 (N, 3, H, W) and their decoded pts in seconds."""
+# torch / open_clip interpolation names -> swscale's
+_SWSCALE = {"bicubic": "BICUBIC", "bilinear": "BILINEAR", "nearest": "POINT", "area": "AREA"}
+
+
+def decode(index: FrameIndex, ids: np.ndarray, *, device: str = "cpu", short_side: int | None = None,
+           interpolation: str = "bicubic") -> tuple[torch.Tensor, np.ndarray]:
+    """Frames `ids` (sorted, unique) as uint8 (N, 3, H, W) and their decoded pts in seconds; frames
+    larger than `short_side` come out scaled down to it (see `read_frames`)."""
     import av
 
     if torch.device(device).type != "cpu":
         raise ValueError(f"the pyav backend decodes on the CPU only (device={device!r}); use backend='torchcodec'")
-    sink = _Sink(index.path, index.pts[ids].tolist())
+    sink = _Sink(index.path, index.pts[ids].tolist(), short_side=short_side,
+                 interpolation=_SWSCALE.get(interpolation, "BICUBIC"))
     try:
         if index.keyframe[ids].all() and index.exact_packet_pts:
             _keyframes(index, sink)
@@ -48,8 +55,9 @@ class _Sink:
     """Wanted frames, converted to RGB straight into one (N, H, W, 3) buffer as they come out
     of the decoder (a list + stack would copy every frame twice: seconds for a long video)."""
 
-    def __init__(self, path: str, pts: list[int]):
+    def __init__(self, path: str, pts: list[int], *, short_side: int | None = None, interpolation: str = "BICUBIC"):
         self.path = path
+        self.short_side, self.interpolation = short_side, interpolation
         self.slot = {stamp: i for i, stamp in enumerate(pts)}
         self.filled: set[int] = set()
         self.buffer: np.ndarray | None = None
@@ -61,8 +69,17 @@ class _Sink:
     def missing(self) -> set[int]:
         return self.slot.keys() - self.filled
 
+    def _scaled(self, width: int, height: int) -> dict:
+        """reformat() options that shrink the short side to `short_side`, as `resize_short_side` would."""
+        if self.short_side is None or min(width, height) <= self.short_side:
+            return {}
+        size = self.short_side
+        # the long side truncated, as torchvision's Resize computes it
+        new_w, new_h = (int(size * width / height), size) if height <= width else (size, int(size * height / width))
+        return {"width": new_w, "height": new_h, "interpolation": self.interpolation}
+
     def put(self, frame) -> None:
-        image = frame.to_ndarray(format="rgb24")  # (H, W, 3)
+        image = frame.to_ndarray(format="rgb24", **self._scaled(frame.width, frame.height))  # (H, W, 3)
         if self.buffer is None:
             self.buffer = np.empty((len(self.slot), *image.shape), np.uint8)  # (N, H, W, 3)
             self.rotation = frame.rotation
