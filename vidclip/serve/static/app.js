@@ -4,6 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 const state = { query: "", open: null };
+const LANE_PX = 12;
 
 async function api(url, options) {
   const response = await fetch(url, options);
@@ -90,7 +91,8 @@ function drawMoments(found) {
   });
   $("saliency").querySelector("polyline").setAttribute("points", points.join(" "));
   const timeline = $("timeline"), list = $("moment-list");
-  timeline.replaceChildren();
+  timeline.replaceChildren(element("div", { id: "playhead" }));
+  timeline.style.height = `${Math.max(1, found.moments.length) * LANE_PX}px`;
   list.replaceChildren();
   found.moments.forEach((moment, rank) => {
     const label = `${moment.start.toFixed(2)}–${moment.end.toFixed(2)} s (${moment.score.toFixed(3)})`;
@@ -98,6 +100,7 @@ function drawMoments(found) {
                                       title: label, "data-start": moment.start });
     block.style.left = `${(100 * moment.start) / duration}%`;
     block.style.width = `${(100 * (moment.end - moment.start)) / duration}%`;
+    block.style.top = `${rank * LANE_PX}px`;  // one lane per moment, best on top: overlaps stay visible
     block.addEventListener("click", () => seek(moment.start));
     timeline.append(block);
     const item = element("li");
@@ -140,6 +143,10 @@ async function showInfo() {
   if (info) $("info").textContent = `${info.count} videos · ${info.model} · moments by ${info.moments}`;
 }
 
+$("player").addEventListener("timeupdate", () => {
+  const player = $("player"), playhead = $("playhead");
+  if (playhead && player.duration) playhead.style.left = `${(100 * player.currentTime) / player.duration}%`;
+});
 $("search-form").addEventListener("submit", search);
 $("labels-form").addEventListener("submit", label);
 showInfo();
