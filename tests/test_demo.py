@@ -45,7 +45,7 @@ def test_quick_demo_ends_with_the_command_that_serves_its_index(quick_demo):
     from vidclip.search.index import VideoIndex
 
     serve = results["serve"]
-    assert serve["command"].split() == ["vidclip", "serve", str(out / "demo.index"), "--model", str(out / "runs" / "vdi" / "last")]
+    assert serve["command"].split() == ["vidclip", "serve", str(out / "moments.index"), "--model", str(out / "runs" / "vdi" / "last")]
     index = VideoIndex.load(serve["index"])
     assert len(index) == serve["count"] == len(list((out / "data" / "moments" / "videos").glob("*.mp4")))
 

@@ -12,7 +12,7 @@ from a list you type. The same as JSON: /api/search, /api/moments, /api/classify
 
 examples:
   vidclip serve my.index --model ViT-B-32 --pretrained openai
-  vidclip serve demo_out/demo.index --model demo_out/runs/vdi/last --port 8080
+  vidclip serve demo_out/moments.index --model demo_out/runs/vdi/last --port 8080
   vidclip serve my.index --model runs/msrvtt_glscl/last --host 0.0.0.0   (reachable from other machines)
 
 exit codes: 0 stopped, 2 bad input (missing or corrupted index, another model's index, missing

@@ -8,7 +8,7 @@ SERVE_PREFERENCE = ("vdi", "seqtransf", "glscl", "prompts", "meanp")
 
 
 def build_serve_index(out: Path, root: Path, run_dirs: dict, *, device: str) -> dict | None:
-    """Index root/moments/videos with the preferred trained method into out/demo.index.
+    """Index root/moments/videos with the preferred trained method into out/moments.index.
 
     Returns {"index", "model", "count", "command"} (the command that serves it), or None when no
     video method was trained.
@@ -20,7 +20,7 @@ def build_serve_index(out: Path, root: Path, run_dirs: dict, *, device: str) -> 
     if method is None:
         return None
     checkpoint = run_dirs[method] / "last"
-    index_path = Path(out) / "demo.index"
+    index_path = Path(out) / "moments.index"
     index = VideoIndex.build(load(checkpoint, device=device), Path(root) / "moments" / "videos", progress=False)
     index.save(index_path)
     command = shlex.join(["vidclip", "serve", str(index_path), "--model", str(checkpoint)])

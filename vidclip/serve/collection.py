@@ -44,6 +44,7 @@ class Collection:
         self._progress = {}  # video id -> fraction of its frame features computed, while computing
         self._locks = {}  # video id -> lock, so two requests never compute one video twice
         self._guard = threading.Lock()
+        self._rows = {source["path"]: row for row, source in enumerate(index.sources)}  # path -> id
 
     def __len__(self):
         return len(self.index)
@@ -67,8 +68,7 @@ class Collection:
     def search(self, query: str, k: int) -> list:
         """[{"id", "name", "score", "at"}] best first; `at` is where (0-1 of the video) the query matches best."""
         found = self.index.search(query, k=k)
-        rows = {source["path"]: row for row, source in enumerate(self.index.sources)}
-        ids = [rows[path] for path, _ in found]
+        ids = [self._rows[path] for path, _ in found]
         at = self._best_positions(query, ids)
         return [{"id": i, "name": self.name(i), "score": round(score, 4), "at": round(a, 4)}
                 for i, (_, score), a in zip(ids, found, at)]

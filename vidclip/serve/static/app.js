@@ -99,7 +99,7 @@ function drawMoments(found) {
     const block = element("button", { class: rank === 0 ? "moment best" : "moment", type: "button",
                                       title: label, "data-start": moment.start });
     block.style.left = `${(100 * moment.start) / duration}%`;
-    block.style.width = `${(100 * (moment.end - moment.start)) / duration}%`;
+    block.style.width = `${(100 * (Math.min(moment.end, duration) - moment.start)) / duration}%`;
     block.style.top = `${rank * LANE_PX}px`;  // one lane per moment, best on top: overlaps stay visible
     block.addEventListener("click", () => seek(moment.start));
     timeline.append(block);
