@@ -131,6 +131,8 @@ def test_video_bytes_and_range_requests(client, collection, videos):
     tail = client.get(f"/api/videos/{red}", headers={"Range": "bytes=-50"})
     assert tail.status_code == 206 and tail.content == data[-50:]
     assert client.get(f"/api/videos/{red}", headers={"Range": f"bytes={len(data) + 10}-"}).status_code == 416
+    for bad in ("bytes=abc", "items=0-10", "bytes=" + ",".join(["0-1"] * 11), "bytes=--5"):
+        assert "Range" in _error(client.get(f"/api/videos/{red}", headers={"Range": bad}), 400)
 
 
 def test_thumbnail_shows_the_frame_at_the_asked_place(client, collection):
@@ -260,3 +262,15 @@ def test_cli_errors_exit_2(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if the extra were not installed
     assert main(["serve", str(tmp_path / "none.index"), "--model", "tiny"]) == 2
     assert "pip install 'vidclip[serve]'" in capsys.readouterr().err
+
+
+def test_moments_come_from_the_head_of_a_model_that_has_one(videos):
+    import vidclip
+
+    pipeline = vidclip.load("tiny-vit-16", adapter="vdi", num_frames=4)
+    served = Collection(VideoIndex.build(pipeline, [videos["red"], videos["blue"]], progress=False))
+    found = TestClient(create_app(served)).get("/api/moments", params={"id": 0, "q": "a red square", "top_k": 3}).json()
+    assert found["method"] == "moment head"
+    expected = pipeline.find_moments(str(served.path(0)), "a red square", top_k=3)
+    assert [(m["start"], m["end"]) for m in found["moments"]] == [(start, end) for start, end, _ in expected]
+    assert all(0 <= m["start"] < m["end"] <= found["duration"] + 1e-6 for m in found["moments"])

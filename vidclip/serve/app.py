@@ -5,10 +5,11 @@ Every input is bounded (query length, k, labels, request body), every error is J
 and videos are addressed by id only (`Collection.path`).
 """
 
+import re
 import time
 from importlib.resources import files
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -23,6 +24,7 @@ MAX_MOMENTS = 20
 MAX_LABELS = 100
 MAX_LABEL = 100
 MAX_BODY = 16 * 1024  # bytes
+RANGES = re.compile(r"bytes=\s*(\d+-\d*|-\d+)(\s*,\s*(\d+-\d*|-\d+)){0,9}")  # at most 10 byte ranges
 
 STATIC = files("vidclip.serve") / "static"
 
@@ -74,8 +76,10 @@ def create_app(collection) -> FastAPI:
         return {"id": request.id, "labels": collection.classify(request.id, labels)}
 
     @app.get("/api/videos/{id}")
-    def video(id: int):
+    def video(id: int, range: str | None = Header(None, include_in_schema=False)):
         """The video file (HTTP range requests supported, so players can seek)."""
+        if range is not None and not RANGES.fullmatch(range.strip()):
+            raise HTTPException(400, f"malformed Range header {range[:40]!r}: expected bytes=START-END")
         return FileResponse(collection.path(id), filename=collection.name(id), content_disposition_type="inline")
 
     @app.get("/api/videos/{id}/thumbnail", response_class=Response)

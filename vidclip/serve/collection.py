@@ -17,18 +17,26 @@ import torch
 from vidclip.errors import UnknownVideoError
 
 
-class LRU(OrderedDict):
-    """A dict that forgets its least recently used entries beyond `size`."""
+class LRU:
+    """A thread-safe memo that forgets its least recently used entries beyond `size`."""
 
     def __init__(self, size: int):
-        super().__init__()
         self.size = size
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+            return self._entries.get(key)
 
     def remember(self, key, value):
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
         return value
 
 
@@ -81,7 +89,9 @@ class Collection:
             return [0.5] * len(ids)
         text = self.pipeline.embed_texts([query])[0]  # (D,)
         frames = torch.from_numpy(features["frames"][ids]).float()  # (V, T, D)
-        mask = torch.from_numpy(features["frame_mask"][ids]) if "frame_mask" in features else torch.ones(frames.shape[:2], dtype=torch.bool)
+        mask = torch.ones(frames.shape[:2], dtype=torch.bool)  # (V, T)
+        if "frame_mask" in features:
+            mask = torch.from_numpy(features["frame_mask"][ids])
         scores = (frames @ text).masked_fill(~mask, -torch.inf)  # (V, T)
         best, counts = scores.argmax(1), mask.sum(1).clamp_min(1)
         return ((best + 0.5) / counts).tolist()
@@ -91,13 +101,13 @@ class Collection:
         """Moments and the saliency curve of `query` in one video (QVHighlights windows, 2-second saliency)."""
         from vidclip.moments.find import SALIENCY_CLIP_SECONDS, qvhighlights_predictions
 
-        key = (video_id, query, top_k)
-        if key in self._moments:
-            return self._moments[key]
-        path = self.path(video_id)
+        path = self.path(video_id)  # first: a video deleted since is refused, even when remembered
+        found = self._moments.get((video_id, query, top_k))
+        if found is not None:
+            return found
         features = self.frame_features(video_id)
         row = qvhighlights_predictions(self.pipeline, str(path), [{"query": query}], top_k=top_k, fps=self.fps)[0]
-        return self._moments.remember(key, {
+        return self._moments.remember((video_id, query, top_k), {
             "id": video_id, "query": query, "duration": round(features.duration, 3),
             "method": "moment head" if self.pipeline.has_moment_head else "similarity",
             "moments": [{"start": s, "end": e, "score": score} for s, e, score in row["pred_relevant_windows"]],
@@ -116,10 +126,12 @@ class Collection:
             key = cache.key(path, self.pipeline.identity, self.fps)
             found = cache.get(key)
             if found is None:
-                self._progress[video_id] = 0.0
+                def report(fraction):
+                    self._progress[video_id] = fraction
+
+                report(0.0)
                 try:
-                    found = compute_frame_features(self.pipeline, path, fps=self.fps,
-                                                   progress=lambda done: self._progress.__setitem__(video_id, done))
+                    found = compute_frame_features(self.pipeline, path, fps=self.fps, progress=report)
                 finally:
                     self._progress.pop(video_id, None)
                 cache.put(key, found)
@@ -144,9 +156,7 @@ class Collection:
         """A JPEG of the frame shown at `at` (0-1 of the video), at most `width` pixels wide."""
         self.path(video_id)  # a deleted video has no thumbnail, even a remembered one
         key = (video_id, round(at, 3), width)
-        if key not in self._thumbnails:
-            self._thumbnails.remember(key, self._render_thumbnail(video_id, at, width))
-        return self._thumbnails[key]
+        return self._thumbnails.get(key) or self._thumbnails.remember(key, self._render_thumbnail(video_id, at, width))
 
     def _render_thumbnail(self, video_id: int, at: float, width: int) -> bytes:
         from PIL import Image
