@@ -239,6 +239,8 @@ def test_openapi_describes_the_api_and_the_page_is_served(client):
 
 
 def test_cli_serves_on_localhost_by_default(tmp_path, videos, monkeypatch, capsys):
+    import socket
+
     import uvicorn
 
     use_fake_model(monkeypatch)
@@ -246,19 +248,31 @@ def test_cli_serves_on_localhost_by_default(tmp_path, videos, monkeypatch, capsy
     assert main(["index", "build", *sorted(videos.values()), "--out", str(out), "--model", "tiny"]) == 0
     served = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(app=app, **options))
-    assert main(["serve", str(out), "--model", "tiny", "--port", "8123"]) == 0
-    assert served["host"] == "127.0.0.1" and served["port"] == 8123
-    assert "http://127.0.0.1:8123/" in capsys.readouterr().out
+    assert main(["serve", str(out), "--model", "tiny", "--host", "0.0.0.0"]) == 0
+    assert served["host"] == "0.0.0.0" and "warning: listening on 0.0.0.0" in capsys.readouterr().out
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    assert main(["serve", str(out), "--model", "tiny", "--port", str(port)]) == 0
+    assert served["host"] == "127.0.0.1" and served["port"] == port
+    assert f"http://127.0.0.1:{port}/" in capsys.readouterr().out
     found = TestClient(served["app"]).get("/api/search", params={"q": "cyan"}).json()
     assert found["results"][0]["name"] == "cyan.mp4"
 
 
 def test_cli_errors_exit_2(tmp_path, monkeypatch, capsys):
+    import socket
     import sys
 
     use_fake_model(monkeypatch)
     assert main(["serve", str(tmp_path / "none.index"), "--model", "tiny"]) == 2
     assert "no index file" in capsys.readouterr().err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["serve", str(tmp_path / "none.index"), "--model", "tiny", "--port", str(taken.getsockname()[1])]) == 2
+        assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
+    monkeypatch.delitem(sys.modules, "vidclip.serve.app")
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if the extra were not installed
     assert main(["serve", str(tmp_path / "none.index"), "--model", "tiny"]) == 2
     assert "pip install 'vidclip[serve]'" in capsys.readouterr().err

@@ -31,14 +31,15 @@ def add_arguments(parser):
 
 def run(args) -> int:
     try:
-        import uvicorn
-
-        from vidclip.serve.app import create_app
-    except ImportError as error:
-        return fail(f"`vidclip serve` needs the serve extra ({error.name} is missing): pip install 'vidclip[serve]'")
+        from vidclip.serve.app import create_app, serve
+    except ImportError as error:  # names the extra to install
+        return fail(error)
     from vidclip.search.index import VideoIndex
     from vidclip.serve.collection import Collection
 
+    busy = _cannot_listen(args.host, args.port)
+    if busy:
+        return fail(f"cannot listen on {args.host}:{args.port} ({busy}): choose another --port or --host")
     try:
         model = load_model(args)
         index = VideoIndex.load(args.index, model)
@@ -52,9 +53,23 @@ def run(args) -> int:
         print(f"warning: listening on {args.host}: anyone who can reach this machine can search and watch these videos")
     print(f"serving {len(index)} videos from {args.index} at http://{_url_host(args.host)}:{args.port}/ (Ctrl-C stops)",
           flush=True)
-    uvicorn.run(create_app(Collection(index, fps=args.fps)), host=args.host, port=args.port, log_level="warning")
+    serve(create_app(Collection(index, fps=args.fps)), host=args.host, port=args.port)
     return 0
 
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why uvicorn could not bind host:port (in use, no such address), checked before the model loads."""
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind((host, port))
+    except OSError as error:
+        return error.strerror or str(error)
+    return None

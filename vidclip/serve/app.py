@@ -9,11 +9,16 @@ import re
 import time
 from importlib.resources import files
 
-from fastapi import FastAPI, Header, HTTPException, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+try:
+    import uvicorn
+    from fastapi import FastAPI, Header, HTTPException, Query, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import FileResponse, JSONResponse, Response
+    from fastapi.staticfiles import StaticFiles
+    from pydantic import BaseModel, Field
+except ImportError as error:
+    raise ImportError(f"`vidclip serve` needs the serve extra ({error.name} is missing): pip install 'vidclip[serve]'",
+                      name=error.name) from None
 
 from vidclip.errors import UnknownVideoError, VidclipError
 from vidclip.serve.limits import BodyLimit
@@ -117,3 +122,8 @@ def _add_error_handlers(app) -> None:
     @app.exception_handler(Exception)
     async def bug(request: Request, error: Exception):
         return message(500, f"internal error ({type(error).__name__}): see the server log")
+
+
+def serve(app, *, host: str, port: int) -> None:
+    """Run `app` on uvicorn until interrupted."""
+    uvicorn.run(app, host=host, port=port, log_level="warning")
