@@ -8,7 +8,7 @@ Starts a local web server (FastAPI + uvicorn, from the `serve` extra) for one in
 whose results are thumbnails at the best-matching moment; clicking one plays it, with the query's
 moments on a timeline under the player (click one to seek) and its saliency curve; zero-shot labels
 from a list you type. The same as JSON: /api/search, /api/moments, /api/classify, /api/videos/{id}
-(described at /docs). Only the videos listed in the index are served, by id.
+(described by /openapi.json, browsable at /docs). Only the videos listed in the index are served, by id.
 
 examples:
   vidclip serve my.index --model ViT-B-32 --pretrained openai

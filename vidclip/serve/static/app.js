@@ -1,5 +1,5 @@
 // The vidclip page: search -> thumbnails -> player with moments, saliency and zero-shot labels.
-// Plain JS against the JSON API (/docs describes it); no build step, nothing fetched from elsewhere.
+// Plain JS against the JSON API (/openapi.json describes it); no build step, nothing fetched from elsewhere.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
