@@ -54,7 +54,10 @@ function openVideo(result, card) {
   $("label-list").replaceChildren();
   const player = $("player");
   player.src = `/api/videos/${result.id}`;
-  player.addEventListener("loadedmetadata", () => { player.currentTime = result.at * player.duration; }, { once: true });
+  player.addEventListener("loadedmetadata", () => {
+    player.currentTime = result.at * player.duration;  // start where the query matches best
+    player.play().catch(() => {});
+  }, { once: true });
   loadMoments(result.id, state.query);
 }
 
