@@ -40,6 +40,16 @@ def test_quick_demo_writes_every_result(quick_demo):
     assert returned["methods"].keys() == results["methods"].keys()
 
 
+def test_quick_demo_ends_with_the_command_that_serves_its_index(quick_demo):
+    out, results = quick_demo
+    from vidclip.search.index import VideoIndex
+
+    serve = results["serve"]
+    assert serve["command"].split() == ["vidclip", "serve", str(out / "moments.index"), "--model", str(out / "runs" / "vdi" / "last")]
+    index = VideoIndex.load(serve["index"])
+    assert len(index) == serve["count"] == len(list((out / "data" / "moments" / "videos").glob("*.mp4")))
+
+
 def test_quick_demo_writes_report_and_plots(quick_demo):
     out, _ = quick_demo
     report = (out / "report.md").read_text()

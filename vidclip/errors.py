@@ -65,5 +65,9 @@ class ModelMismatchError(VidclipError, ValueError):
     """The index (or embeddings file) was built by another model than the one given."""
 
 
+class UnknownVideoError(VidclipError, ValueError):
+    """A video id that the index does not list, or whose indexed file is no longer on disk."""
+
+
 class TrainingStopped(VidclipError, RuntimeError):
     """Training cannot go on (a run of non-finite losses); the last good checkpoint is intact."""

@@ -19,6 +19,7 @@ COMMANDS = {
     "index": "index",
     "moments": "moments",
     "classify": "classify",
+    "serve": "serve",
     "demo": "demo",
 }
 

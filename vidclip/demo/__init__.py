@@ -5,5 +5,6 @@
     tasks.py       retrieval + moments in one step (VDI)
     evaluation.py  twin accuracy, retrieval, zero-shot classification and moments on cached frames
     report.py      the table, results.json, report.md and its plots
+    serve_index.py an index of the moment videos and the `vidclip serve` command for it
     pipeline.py    all of it in order: `run_demo(DemoOptions(...))`
 """

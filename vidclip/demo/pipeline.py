@@ -172,6 +172,7 @@ def run_demo(options: DemoOptions) -> dict:
     from vidclip.data.synthetic import load_clip_tensor_cache, load_image_pairs, load_moment_tensor_cache
     from vidclip.demo import data as demo_data
     from vidclip.demo import evaluation, report
+    from vidclip.demo.serve_index import build_serve_index
     from vidclip.demo.stages import train_stage
     from vidclip.demo.tasks import ClipsAndMomentsTask
     from vidclip.train.runner import create_video_model
@@ -312,7 +313,12 @@ def run_demo(options: DemoOptions) -> dict:
             f"{k} {result[k]:.1f}" for k in ("twin_acc", "t2v_R1", "novel_t2v_R1", "zeroshot_top1", "R1@0.5", "mIoU")
             if k in result) + f" (trained in {summary['seconds']:.0f}s)")
 
-    # ---- 3. results, report, table ---------------------------------------------------------------
+    # ---- 3. an index of the moment videos for `vidclip serve`; results, report, table ----------
+    began = time.perf_counter()
+    serve = build_serve_index(out, root, run_dirs, device=device)
+    timings["serve_index"] = time.perf_counter() - began
+    if serve is not None:
+        log(f"indexed {serve['count']} moment videos into {serve['index']} with {serve['model']}")
     timings["total"] = log_total = time.perf_counter() - log.began
     results = {
         "methods": methods,
@@ -321,6 +327,7 @@ def run_demo(options: DemoOptions) -> dict:
         "pretrain": pretrain,
         "runs": runs,
         "timings": timings,
+        "serve": serve,
         "settings": {"quick": options.quick, "device": device, "threads": torch.get_num_threads(),
                      "torch": torch.__version__, "cpu": _cpu_name(),
                      "seed": options.seed, "model": pretrain["model"], "pretrain_steps": pretrain["steps"],
@@ -340,4 +347,6 @@ def run_demo(options: DemoOptions) -> dict:
         mark = {True: "met", False: "NOT MET", None: "n/a"}[check["met"]]
         print(f"  [{mark}] {check['claim']}: {check['measured']}")
     log(f"wrote {out / 'results.json'} and {out / 'report.md'} (total {log_total:.0f}s)")
+    if serve is not None:
+        print(f"\nsearch the demo's videos, watch their moments and label them in a browser:\n  {serve['command']}")
     return results

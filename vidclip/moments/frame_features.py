@@ -38,10 +38,12 @@ def _decode_chunk(path: str, fps: float, start: float, end: float, options: dict
     return read_frames(path, fps=fps, start=start, end=end, **options)
 
 
-def compute_frame_features(pipeline, path, *, fps: float = 1.0, chunk_seconds: float = 64.0) -> FrameFeatures:
+def compute_frame_features(pipeline, path, *, fps: float = 1.0, chunk_seconds: float = 64.0,
+                           progress=None) -> FrameFeatures:
     """Encode `path` sampled at `fps`, consecutive frames grouped into clips of the model's length.
 
     Times are seconds from the video's first frame (the stream clock may not start at 0).
+    `progress(fraction)` is called after each chunk, so a caller can show how far a long video is.
     """
     from vidclip.video.frame_index import scan
 
@@ -60,6 +62,8 @@ def compute_frame_features(pipeline, path, *, fps: float = 1.0, chunk_seconds: f
             if len(clip.frames):
                 times.append(clip.timestamps.numpy().astype(np.float64) - begin)
                 encoder.add(clip.frames)
+            if progress is not None:
+                progress((number + 1) / len(chunks))
     if not times:
         raise ValueError(f"no frames could be decoded from {path}")
     return FrameFeatures(np.concatenate(times), encoder.finish(), float(end - begin))

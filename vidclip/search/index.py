@@ -101,6 +101,10 @@ class VideoIndex:
                 self._features[name] = [np.concatenate(chunks)]
         return {name: chunks[0] for name, chunks in self._features.items()}
 
+    def embeddings(self, rows) -> torch.Tensor:
+        """(len(rows), D) float32: the stored vectors of the videos at `rows` (row = position in `sources`)."""
+        return torch.from_numpy(self._ann.reconstruct_batch(np.asarray(rows, dtype=np.int64)))
+
     def search(self, query, k: int = 5, *, candidates: int | None = None) -> list:
         """[(path, score)] best first for a text (or a (D,) query vector: coarse scores only).
 
