@@ -35,3 +35,13 @@ def test_glscl_similarity_is_order_sensitive(tiny):
     with torch.no_grad():
         forward, backward = (model.similarity(text, model.video_features(f)) for f in (frames, frames.flip(1)))
     assert (forward - backward).abs().max() > 1e-4
+
+
+def test_seqtransf_frame_positions_start_as_the_text_positions(tiny):
+    """CLIP4Clip copies the text tower's positional embedding into its frame positions."""
+    model = tiny("seqtransf")
+    text_positions = model.clip.positional_embedding  # (context, width)
+    frame_positions = model.adapter.temporal.position  # (max_frames, D)
+    assert text_positions.shape[1] == frame_positions.shape[1]
+    rows = min(len(text_positions), len(frame_positions))
+    assert torch.equal(frame_positions[:rows], text_positions[:rows])

@@ -20,12 +20,14 @@ class MeanPooling(Adapter):
 class TemporalTransformer(nn.Module):
     """frames (B, T, D) -> frames + out(transformer(frames + pos)).
 
-    CLIP4Clip initialises the temporal transformer from the first text layers; we do the same
-    when widths match. The output projection is zero-initialised so the module starts as the
-    identity (the identity-at-init principle) while the copied layers keep their CLIP weights.
+    CLIP4Clip initialises the temporal transformer from the first text layers, and its frame
+    positions from the text positional embedding (`modules/modeling.py`, `init_preweight`); we do
+    the same when widths match (`init_from`, `init_positions`; rows past the text's context length
+    stay random). The output projection is zero-initialised so the module starts as the identity
+    (the identity-at-init principle) while the copied layers keep their CLIP weights.
     """
 
-    def __init__(self, *, dim, layers=4, max_frames=128, init_from=None, act_layer=nn.GELU):
+    def __init__(self, *, dim, layers=4, max_frames=128, init_from=None, init_positions=None, act_layer=nn.GELU):
         super().__init__()
         self.heads = max(1, dim // 64)
         self.max_frames = max_frames
@@ -37,6 +39,10 @@ class TemporalTransformer(nn.Module):
         if init_from is not None and init_from.width == dim and len(init_from.resblocks) >= layers:
             for mine, theirs in zip(self.transformer.resblocks, init_from.resblocks):
                 mine.load_state_dict(theirs.state_dict())
+        if init_positions is not None and init_positions.shape[-1] == dim:
+            rows = min(max_frames, len(init_positions))
+            with torch.no_grad():
+                self.position[:rows].copy_(init_positions[:rows])  # (rows, D)
 
     def forward(self, frames, frame_mask, extra=None):
         batch, num_frames, _ = frames.shape
@@ -66,7 +72,8 @@ class SeqTransf(Adapter):
         super().__init__(clip=clip, num_frames=num_frames, layers=layers, max_frames=max_frames)
         self.temporal = TemporalTransformer(
             dim=clip.visual.output_dim, layers=layers, max_frames=max(max_frames, num_frames),
-            init_from=clip.transformer, act_layer=text_activation(clip),
+            init_from=clip.transformer, init_positions=getattr(clip, "positional_embedding", None),
+            act_layer=text_activation(clip),
         )
 
     def video(self, frames, frame_mask, patches=None):
