@@ -37,14 +37,14 @@ def class_prompts(classes, templates=ACTION_TEMPLATES) -> list[list[str]]:
 
 
 def read_kinetics(path, *, classes=None, template: str = DEFAULT_TEMPLATE, video_root=None,
-                  on_missing: str = "keep") -> Annotations:
+                  on_missing: str = "keep", on_invalid: str = "drop") -> Annotations:
     """Kinetics CSV `label,youtube_id,time_start,time_end,split`; clips `<id>_<start:06d>_<end:06d>.mp4`,
     found in the root, a `label/` folder or `split/label/`. Pass `classes` to share indices across splits.
     """
     rows = list(csv_rows(path, ("label", "youtube_id", "time_start", "time_end")))
     classes = list(classes) if classes is not None else sorted({row["label"].strip() for _, row in rows})
     index = {name: i for i, name in enumerate(classes)}
-    build = RecordBuilder(path, "kinetics", video_root=video_root, on_missing=on_missing)
+    build = RecordBuilder(path, "kinetics", video_root=video_root, on_missing=on_missing, on_invalid=on_invalid)
     for line, row in rows:
         label, youtube_id, split = row["label"].strip(), row["youtube_id"].strip(), (row.get("split") or "").strip()
         if label not in index:
@@ -75,7 +75,7 @@ def read_class_index(path) -> list[str]:
 
 
 def read_ucf101(path, *, class_index=None, template: str = DEFAULT_TEMPLATE, video_root=None,
-                on_missing: str = "keep") -> Annotations:
+                on_missing: str = "keep", on_invalid: str = "drop") -> Annotations:
     """UCF101 `testlist01.txt` (`Class/v_Class_g01_c01.avi`) or `trainlist01.txt` (`... <label>`).
 
     Classes come from `classInd.txt` (default: beside the list), else from the folder names.
@@ -93,7 +93,7 @@ def read_ucf101(path, *, class_index=None, template: str = DEFAULT_TEMPLATE, vid
     else:
         classes = sorted({video.split("/")[0] for _, video, _ in entries})
     index = {name: i for i, name in enumerate(classes)}
-    build = RecordBuilder(path, "ucf101", video_root=video_root, on_missing=on_missing)
+    build = RecordBuilder(path, "ucf101", video_root=video_root, on_missing=on_missing, on_invalid=on_invalid)
     for line, video, number in entries:
         label = video.split("/")[0]
         if label not in index:
@@ -106,7 +106,7 @@ def read_ucf101(path, *, class_index=None, template: str = DEFAULT_TEMPLATE, vid
 
 
 def read_hmdb51(path, *, subset: str = "test", template: str = DEFAULT_TEMPLATE, video_root=None,
-                on_missing: str = "keep") -> Annotations:
+                on_missing: str = "keep", on_invalid: str = "drop") -> Annotations:
     """HMDB51 split files `<class>_test_split<n>.txt` (lines `<video>.avi <0|1|2>`, 1 train, 2 test).
 
     `path` is the folder of split files or any one of them: all classes of that split number load
@@ -132,7 +132,7 @@ def read_hmdb51(path, *, subset: str = "test", template: str = DEFAULT_TEMPLATE,
     files = by_number[number]
     classes = [label for label, _ in files]
     build = RecordBuilder(files[0][1], "hmdb51", video_root=video_root if video_root is not None else folder,
-                          on_missing=on_missing)
+                          on_missing=on_missing, on_invalid=on_invalid)
     for label_index, (label, file) in enumerate(files):
         build.path = file
         for line, text in numbered_lines(file):
