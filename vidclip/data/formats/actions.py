@@ -105,12 +105,13 @@ def read_ucf101(path, *, class_index=None, template: str = DEFAULT_TEMPLATE, vid
     return build.finish(classes)
 
 
-def read_hmdb51(path, *, subset: str = "test", template: str = DEFAULT_TEMPLATE, video_root=None,
-                on_missing: str = "keep", on_invalid: str = "drop") -> Annotations:
+def read_hmdb51(path, *, split: str | int | None = None, subset: str = "test", template: str = DEFAULT_TEMPLATE,
+                video_root=None, on_missing: str = "keep", on_invalid: str = "drop") -> Annotations:
     """HMDB51 split files `<class>_test_split<n>.txt` (lines `<video>.avi <0|1|2>`, 1 train, 2 test).
 
     `path` is the folder of split files or any one of them: all classes of that split number load
-    (one file holds one class, useless alone). `subset` picks train, test or unused videos.
+    (one file holds one class, useless alone). `split` is the split number (1-3; default: the
+    file's, else the first); `subset` picks train, test or unused videos.
     """
     if subset not in HMDB_SUBSETS:
         raise ValueError(f"subset must be one of {sorted(HMDB_SUBSETS)}, got {subset!r}")
@@ -128,7 +129,10 @@ def read_hmdb51(path, *, subset: str = "test", template: str = DEFAULT_TEMPLATE,
             by_number.setdefault(match["number"], []).append((match["label"], file))
     if not by_number:
         raise AnnotationError(path, None, "no HMDB51 split files (<class>_test_split<n>.txt) found")
-    number = number or min(by_number)
+    number = str(split) if split is not None else number or min(by_number)
+    if number not in by_number:
+        raise AnnotationError(path, None, f"unknown split {number!r}: the split files here are split "
+                              f"{', '.join(sorted(by_number))}")
     files = by_number[number]
     classes = [label for label, _ in files]
     build = RecordBuilder(files[0][1], "hmdb51", video_root=video_root if video_root is not None else folder,

@@ -10,6 +10,8 @@ from vidclip.data.formats.sources import csv_rows, json_entries, load_json, numb
 from vidclip.errors import AnnotationError
 
 MSRVTT_SUBDIRS = ("videos/all", "all")
+MSVD_CAPTION_FILES = ("raw-captions.json", "captions_msvd.json", "captions.json", "msvd_captions.json",
+                      "raw-captions.pkl")
 DIDEMO_SEGMENT_SECONDS = 5.0
 DIDEMO_NUM_SEGMENTS = 6
 
@@ -94,7 +96,8 @@ def read_msvd(path, *, captions=None, allow_pickle: bool = False, video_root=Non
               on_missing: str = "keep", on_invalid: str = "drop") -> Annotations:
     """MSVD: an id list (`test_list.txt`) with captions from a JSON (`{id: [caption, ...]}`).
 
-    `captions` defaults to a converted JSON beside the list (`raw-captions.json`, `captions.json`),
+    `captions` defaults to a JSON beside the list (`raw-captions.json` as CLIP4Clip users convert it,
+    `captions_msvd.json`, `captions.json`),
     else `raw-captions.pkl`, which is read only with ``allow_pickle=True``: unpickling runs code.
     A captions file given as `path` loads every video in it.
     """
@@ -117,11 +120,12 @@ def read_msvd(path, *, captions=None, allow_pickle: bool = False, video_root=Non
 
 
 def _find_msvd_captions(list_path: Path) -> Path:
-    for name in ("raw-captions.json", "captions.json", "msvd_captions.json", "raw-captions.pkl"):
+    for name in MSVD_CAPTION_FILES:
         if (list_path.parent / name).is_file():
             return list_path.parent / name
     raise AnnotationError(list_path, None, "an MSVD id list needs captions: pass captions= (a JSON "
-                          '{"video_id": ["caption", ...]}); none found beside the list')
+                          '{"video_id": ["caption", ...]}); none of ' + ", ".join(MSVD_CAPTION_FILES) +
+                          " is beside the list")
 
 
 def _read_msvd_captions(path: Path, allow_pickle: bool) -> dict[str, tuple[int | None, list[str]]]:
