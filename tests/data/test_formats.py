@@ -139,7 +139,8 @@ def test_didemo_start_after_end_is_dropped_or_an_error_with_line(tmp_path):
     assert kept.report.dropped_where == [f"{path}:{expected_line} (video 'x'): start > end"]
     with pytest.raises(AnnotationError) as error:
         load_annotations(path, on_invalid="error")
-    assert f"train_data.json:{expected_line} (video 'x'):" in str(error.value) and "start 15 > end 5" in str(error.value)
+    assert f"train_data.json:{expected_line} (video 'x'):" in str(error.value)
+    assert "start 15 > end 5" in str(error.value)
     assert error.value.line == expected_line and error.value.video_id == "x"
 
 

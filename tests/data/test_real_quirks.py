@@ -74,7 +74,8 @@ def test_tacos_frames_become_seconds(tmp_path):
     annotations = load_annotations(path)
     assert annotations.format == "tacos"
     first, second = annotations
-    assert first.video_id == "s30-d52" and first.start == pytest.approx(141 / 29.4) and first.end == pytest.approx(354 / 29.4)
+    assert first.video_id == "s30-d52"
+    assert (first.start, first.end) == (pytest.approx(141 / 29.4), pytest.approx(354 / 29.4))
     assert first.duration == pytest.approx(7346 / 29.4) and second.end == pytest.approx(7346 / 29.4)  # clipped
     assert annotations.report.num_clipped == 1
 

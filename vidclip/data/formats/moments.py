@@ -18,14 +18,16 @@ CHARADES_SUBDIRS = ("Charades_v1_480", "Charades_v1", "videos")
 UNITS = ("sentence", "paragraph")
 
 
-def read_charades_sta(path, *, durations=None, video_root=None, on_missing: str = "keep", on_invalid: str = "drop") -> Annotations:
+def read_charades_sta(path, *, durations=None, video_root=None, on_missing: str = "keep",
+                      on_invalid: str = "drop") -> Annotations:
     """`charades_sta_{train,test}.txt`: `vid start end##sentence` per line.
 
     `durations` is a mapping or a `Charades_v1_*.csv` path (column `length`); by default the csv
     beside the file with the same split is used when present, else durations stay unknown.
     """
     lengths = _charades_durations(Path(path), durations)
-    build = RecordBuilder(path, "charades_sta", video_root=video_root, on_missing=on_missing, on_invalid=on_invalid, subdirs=CHARADES_SUBDIRS)
+    build = RecordBuilder(path, "charades_sta", video_root=video_root, on_missing=on_missing, on_invalid=on_invalid,
+                          subdirs=CHARADES_SUBDIRS)
     for line, text in numbered_lines(path):
         head, separator, sentence = text.partition("##")
         fields = head.split()
@@ -107,7 +109,8 @@ def read_moment_json(path, *, video_root=None, on_missing: str = "keep", on_inva
     return build.finish()
 
 
-def _moment_json_time(build: RecordBuilder, line: int, key: str, entry: dict, format: str) -> tuple[float, float | None]:
+def _moment_json_time(build: RecordBuilder, line: int, key: str, entry: dict,
+                      format: str) -> tuple[float, float | None]:
     """(seconds per timestamp unit, duration): TACoS counts frames (`fps`, `num_frames`), the others seconds."""
     if format == "tacos":
         if "fps" not in entry or "num_frames" not in entry:
@@ -127,7 +130,8 @@ def read_qvhighlights(path, *, video_root=None, on_missing: str = "keep", on_inv
     ``extra["relevant_windows"]``; start/end hold the first. Test queries have no windows. An invalid
     window is dropped (and counted) alone; a query left with none is dropped.
     """
-    build = RecordBuilder(path, "qvhighlights", video_root=video_root, on_missing=on_missing, on_invalid=on_invalid, subdirs=("videos",))
+    build = RecordBuilder(path, "qvhighlights", video_root=video_root, on_missing=on_missing, on_invalid=on_invalid,
+                          subdirs=("videos",))
     for line, text in numbered_lines(path):
         entry = json_line(path, line, text)
         for key in ("qid", "query", "vid"):

@@ -65,8 +65,8 @@ def _msrvtt_split_file(path, split: str, videos: dict) -> list[str]:
     """The video ids of a split csv; a `split` that is neither a name nor a file is an error listing both."""
     if not Path(split).is_file():
         names = sorted({str(video.get("split")) for video in videos.values()})
-        raise AnnotationError(path, None, f"unknown split {split!r}: give one of this file's splits ({', '.join(names)}) "
-                              "or a split csv such as MSRVTT_train.9k.csv")
+        raise AnnotationError(path, None, f"unknown split {split!r}: give one of this file's splits "
+                              f"({', '.join(names)}) or a split csv such as MSRVTT_train.9k.csv")
     return [row["video_id"].strip() for _, row in csv_rows(split, ("video_id",))]
 
 
@@ -85,7 +85,8 @@ def read_msrvtt_split(path, *, data_json=None, video_root=None, on_missing: str 
 
 def read_msrvtt_jsfusion(path, *, video_root=None, on_missing: str = "keep", on_invalid: str = "drop") -> Annotations:
     """The 1k-A test CSV (`key,vid_key,video_id,sentence`): one caption per test video."""
-    build = RecordBuilder(path, "msrvtt_jsfusion", video_root=video_root, on_missing=on_missing, on_invalid=on_invalid, subdirs=MSRVTT_SUBDIRS)
+    build = RecordBuilder(path, "msrvtt_jsfusion", video_root=video_root, on_missing=on_missing,
+                          on_invalid=on_invalid, subdirs=MSRVTT_SUBDIRS)
     for line, row in csv_rows(path, ("video_id", "sentence")):
         build.add(line=line, video_id=(row["video_id"] or "").strip(), caption=build.text(line, row["sentence"]),
                   extra={"key": row.get("key")})
