@@ -115,8 +115,14 @@ def test_msvd_finds_captions_msvd_json(tmp_path):
 
 
 def test_crlf_lists_of_kinetics_and_ucf101(tmp_path):
-    kinetics = load_annotations(real_like.kinetics(tmp_path / "validate.csv"))
+    path = real_like.kinetics(tmp_path / "validate.csv")
+    kinetics = load_annotations(path)
     assert kinetics.classes == ["abseiling", "air drumming"] and kinetics[1].video_id == "--nQbRBEz2s_000104_000114"
+    with path.open("a", newline="") as file:
+        file.write("abseiling,backwards,30,20,validate\r\n")
+    kinetics = load_annotations(path)
+    assert len(kinetics) == 2
+    assert kinetics.report.dropped_where == [f"{path}:4 (video 'backwards_000030_000020'): start > end"]
     ucf = load_annotations(real_like.ucf101(tmp_path / "testlist01.txt"))
     assert ucf.classes == ["ApplyEyeMakeup", "ApplyLipstick"] and [r.label for r in ucf] == [0, 1]
 

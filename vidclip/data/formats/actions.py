@@ -12,6 +12,7 @@ from pathlib import Path
 from vidclip.data.formats.builder import RecordBuilder
 from vidclip.data.formats.records import Annotations
 from vidclip.data.formats.sources import csv_rows, numbered_lines
+from vidclip.data.validation import START_AFTER_END, InvalidMoment
 from vidclip.errors import AnnotationError
 
 DEFAULT_TEMPLATE = "a video of a person {}."
@@ -51,9 +52,10 @@ def read_kinetics(path, *, classes=None, template: str = DEFAULT_TEMPLATE, video
             raise build.error(line, f"label {label!r} is not among the {len(classes)} classes given")
         start = build.seconds(line, row["time_start"], "time_start")
         end = build.seconds(line, row["time_end"], "time_end")
-        if start > end:
-            raise build.error(line, f"start {start:g} > end {end:g}")
         clip = f"{youtube_id}_{int(start):06d}_{int(end):06d}"
+        if start > end:
+            build.invalid(line, clip, InvalidMoment(START_AFTER_END, f"time_start {start:g} > time_end {end:g}"))
+            continue
         subdirs = (label, label.replace(" ", "_"), f"{split}/{label}" if split else "", split)
         build.add(line=line, video_id=clip, caption=template.format(class_name_to_text(label)), label=index[label],
                   names=[clip, youtube_id], subdirs=subdirs,

@@ -59,6 +59,12 @@ class RecordBuilder:
     def drop(self, line: int | None, video_id: str | None, reason: str) -> None:
         self.report.drop(locate(self.path, line if self.lines else None, video_id), reason)
 
+    def invalid(self, line: int | None, video_id: str | None, invalid: InvalidMoment) -> None:
+        """A record that cannot be valid: dropped and counted, or (on_invalid="error") an error."""
+        if self.on_invalid == "error":
+            raise self.error(line, f"{invalid} (on_invalid='drop' leaves such records out)", video_id) from None
+        self.drop(line, video_id, invalid.kind)
+
     def moment(self, line: int | None, start, end, duration: float | None,
                video_id: str | None = None) -> tuple[float | None, float | None] | None:
         """Checked (start, end) in seconds, clipping counted; None when the moment was dropped."""
@@ -70,9 +76,7 @@ class RecordBuilder:
         try:
             start, end, clipped = check_moment(start, end, duration)
         except InvalidMoment as invalid:
-            if self.on_invalid == "error":
-                raise self.error(line, f"{invalid} (on_invalid='drop' leaves such records out)", video_id) from None
-            self.drop(line, video_id, invalid.kind)
+            self.invalid(line, video_id, invalid)
             return None
         if clipped:
             self.report.clipped.append(locate(self.path, line if self.lines else None, video_id))
