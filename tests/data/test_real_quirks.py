@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from tests.data import real_like
+import real_like
 from vidclip.data.formats import AnnotationError, load_annotations
 from vidclip.errors import ConfigError
 

@@ -32,9 +32,12 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
+    import logging
+
     from vidclip.data.check import check_recipe
     from vidclip.train.config import load_config
 
+    logging.getLogger("vidclip.data").setLevel(logging.ERROR)  # the load warnings are what this prints anyway
     config = load_config(args.config, args.overrides)
     checks = check_recipe(config, sample=args.sample)
     status = max((check.status for check in checks), default=0)

@@ -4,13 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.data.real_like import write_spec_files
+from real_like import write_spec_files
 from vidclip.data.check import check_recipe
 from vidclip.data.recipe import recipe_sets
 from vidclip.registry import DATASETS
 from vidclip.train.config import load_config
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 RECIPES = sorted(CONFIGS.rglob("*.yaml"))
 RECIPES_WITH_DATA = [recipe for recipe in RECIPES if recipe_sets(load_config(recipe))]
 
