@@ -12,12 +12,15 @@ from vidclip.train.config import load_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 RECIPES = sorted(CONFIGS.rglob("*.yaml"))
-RECIPES_WITH_DATA = [recipe for recipe in RECIPES if recipe_sets(load_config(recipe))]
 
 
-@pytest.mark.parametrize("recipe", RECIPES_WITH_DATA, ids=lambda p: str(p.relative_to(CONFIGS)))
+# Configs load inside the tests, not at collection: loading one imports the adapters and with them
+# Triton, which the kernel tests must import themselves, in interpreter mode.
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: str(p.relative_to(CONFIGS)))
 def test_recipe_data_sets_load_on_files_laid_out_like_the_real_ones(recipe, tmp_path, monkeypatch):
     config = load_config(recipe)
+    if not recipe_sets(config):
+        pytest.skip("a layer without data sets (base or method)")
     monkeypatch.chdir(tmp_path)  # recipes name paths relative to where `vidclip train` runs
     for _, spec in recipe_sets(config):
         write_spec_files(spec)
