@@ -160,7 +160,7 @@ def test_unknown_top_level_and_nested_list_keys(tmp_path):
                                           r"valid keys: data, eval, model, optim, train"):
         load_config(write(tmp_path, "a.yaml", "trian: {seed: 1}\n"))
     with pytest.raises(ConfigError, match=r"unknown key 'eval.sets\[1\].annotation' in section 'eval.sets\[1\]'.*"
-                                          r"valid keys: annotations, format, options, split, video_root"):
+                                          r"valid keys: annotations, format, on_invalid, options, split, video_root"):
         load_config(write(tmp_path, "b.yaml", "eval: {sets: [{annotations: a}, {annotation: b}]}\n"))
 
 

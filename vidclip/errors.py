@@ -23,17 +23,26 @@ class CheckpointError(VidclipError, ValueError):
 
 
 class AnnotationError(VidclipError, ValueError):
-    """A malformed annotation, located as ``file:line: reason`` so it can be fixed at the source."""
+    """A malformed annotation, located as ``file:line (video id): reason`` so it can be fixed at the source.
 
-    def __init__(self, path, line: int | None, reason: str):
+    One-line JSON files (ActivityNet, DiDeMo) have no useful line: the video id locates the entry.
+    """
+
+    def __init__(self, path, line: int | None, reason: str, video_id: str | None = None):
         self.path = str(path)
         self.line = line
         self.reason = reason
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {reason}")
+        self.video_id = video_id
+        super().__init__(f"{locate(path, line, video_id)}: {reason}")
 
     def __reduce__(self):  # picklable across DataLoader workers
-        return type(self), (self.path, self.line, self.reason)
+        return type(self), (self.path, self.line, self.reason, self.video_id)
+
+
+def locate(path, line: int | None, video_id: str | None = None) -> str:
+    """``file:line (video id)``, leaving out what is unknown: where an annotation sits in its file."""
+    where = f"{path}:{line}" if line else str(path)
+    return f"{where} (video {video_id!r})" if video_id is not None else where
 
 
 class VideoDecodeError(VidclipError, ValueError):

@@ -129,15 +129,19 @@ def test_didemo_paragraphs_and_seconds(tmp_path):
     assert annotations.report.missing_videos == [str(tmp_path / "other.mp4")]
 
 
-def test_didemo_start_after_end_is_an_error_with_line(tmp_path):
+def test_didemo_start_after_end_is_dropped_or_an_error_with_line(tmp_path):
     bad = DIDEMO[:1] + [{"video": "x.mov", "times": [[3, 1]], "description": "oops"}]
     path = write(tmp_path / "train_data.json", json.dumps(bad, indent=2))
-    with pytest.raises(AnnotationError) as error:
-        load_annotations(path)
     text = json.dumps(bad, indent=2).splitlines()
     expected_line = [i for i, line in enumerate(text) if line == "  {"][1] + 1  # the second entry
-    assert f"train_data.json:{expected_line}:" in str(error.value) and "start > end" in str(error.value)
-    assert error.value.line == expected_line
+    kept = load_annotations(path)
+    assert len(kept) == 1 and kept.report.dropped == {"start > end": 1}
+    assert kept.report.dropped_where == [f"{path}:{expected_line} (video 'x'): start > end"]
+    with pytest.raises(AnnotationError) as error:
+        load_annotations(path, on_invalid="error")
+    assert f"train_data.json:{expected_line} (video 'x'):" in str(error.value)
+    assert "start 15 > end 5" in str(error.value)
+    assert error.value.line == expected_line and error.value.video_id == "x"
 
 
 def test_lsmdc_tsv_finds_clips_in_movie_folders(tmp_path):
@@ -167,19 +171,19 @@ def test_charades_sta_with_durations_clips_and_counts(tmp_path):
     assert first.caption == "a person is putting a book on a shelf."
     assert (second.start, second.end) == (20.1, 30.0)
     assert annotations.report.num_clipped == 1
-    assert annotations.report.clipped == [f"{path}:2"]
+    assert annotations.report.clipped == [f"{path}:2 (video 'AO8RW')"]
     assert "1 moments clipped" in str(annotations.report)
 
 
 def test_charades_sta_start_after_end_names_file_and_line(tmp_path):
     path = write(tmp_path / "charades_sta_train.txt", "AO8RW 0.0 6.9##ok\nAO8RW 9.0 3.0##backwards\n")
-    with pytest.raises(AnnotationError, match=r"charades_sta_train.txt:2: start 9 > end 3"):
-        load_annotations(path)
+    with pytest.raises(AnnotationError, match=r"charades_sta_train.txt:2 \(video 'AO8RW'\): start 9 > end 3"):
+        load_annotations(path, on_invalid="error")
 
 
 def test_charades_sta_malformed_line(tmp_path):
     path = write(tmp_path / "charades_sta_train.txt", "AO8RW 0.0 6.9##ok\nAO8RW 0.0 six##bad\n")
-    with pytest.raises(AnnotationError, match=r":2: end must be a number"):
+    with pytest.raises(AnnotationError, match=r":2 \(video 'AO8RW'\): end must be a number"):
         load_annotations(path)
 
 
@@ -199,7 +203,7 @@ def test_activitynet_mismatched_lists_name_the_line(tmp_path):
     text = '{\n"v_a": {"duration": 10, "timestamps": [[0, 1]], "sentences": ["x"]},\n' \
            '"v_b": {"duration": 10, "timestamps": [[0, 1]], "sentences": ["x", "y"]}\n}'
     path = write(tmp_path / "train.json", text)
-    with pytest.raises(AnnotationError, match=r"train.json:3: 'v_b': timestamps and sentences"):
+    with pytest.raises(AnnotationError, match=r"train.json:3 \(video 'v_b'\): timestamps and sentences"):
         load_annotations(path)
 
 
@@ -319,8 +323,8 @@ def test_generic_jsonl(tmp_path):
 def test_generic_jsonl_errors_carry_file_and_line(tmp_path, line, message):
     path = write(tmp_path / "data.jsonl", '{"video": "ok", "caption": "fine"}\n' + line + "\n")
     with pytest.raises(AnnotationError) as error:
-        load_annotations(path)
-    assert str(error.value).startswith(f"{path}:2: ") and message in str(error.value)
+        load_annotations(path, on_invalid="error")
+    assert str(error.value).startswith(f"{path}:2") and message in str(error.value)
     assert isinstance(error.value, ValueError) and error.value.line == 2
 
 

@@ -35,9 +35,13 @@ def installed(tmp_path_factory):
     return venv
 
 
+def clean_env():
+    """This environment without PYTHONPATH / VIRTUAL_ENV, which would import a source tree instead of the wheel."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+
+
 def run(venv, *args, cwd):
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    return subprocess.run([str(venv / "bin" / "python"), "-m", "vidclip", *args], cwd=cwd, env=env,
+    return subprocess.run([str(venv / "bin" / "python"), "-m", "vidclip", *args], cwd=cwd, env=clean_env(),
                           capture_output=True, text=True, timeout=900)
 
 
@@ -45,7 +49,7 @@ def test_the_installed_package_is_the_wheel_with_its_recipes(installed, tmp_path
     probe = subprocess.run([str(installed / "bin" / "python"), "-c",
                             "import vidclip, vidclip.configs, vidclip.kernels; print(vidclip.__file__); "
                             "print(vidclip.configs.path('synthetic_pretrain.yaml').is_file())"],
-                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout.split()
+                           cwd=tmp_path, env=clean_env(), capture_output=True, text=True, check=True).stdout.split()
     assert str(installed) in probe[0] and str(ROOT) not in probe[0]
     assert probe[1] == "True"
 

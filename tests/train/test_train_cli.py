@@ -132,3 +132,41 @@ def test_resume_with_another_architecture_names_both(tmp_path, data, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert "demo-vit-8 + meanp" in err and "demo-vit-8 + seqtransf" in err
+
+
+def test_data_check_reports_each_set_with_exit_codes(tmp_path, data, capsys):
+    assert main(["data", "check", str(_config(tmp_path, data)), "--sample", "9"]) == 0
+    out = capsys.readouterr().out
+    assert "data.train: " in out and "8 records, 8 videos" in out and "decoded 8 of 8 sampled videos" in out
+
+    assert main(["data", "check", str(_config(tmp_path, data, "with_broken.jsonl")), "--sample", "9", "--json"]) == 1
+    (report,) = json.loads(capsys.readouterr().out)["sets"]
+    assert report["records"] == 9 and report["status"] == 1
+    assert [path for path, _ in report["undecodable"]] == [str(data / "broken.mp4")]
+
+    config = _with_sets(_config(tmp_path, data), val=str(data / "empty.jsonl"), eval_set="nowhere.jsonl")
+    assert main(["data", "check", str(config)]) == 2
+    out = capsys.readouterr().out
+    assert "data.val: " in out and "0 records" in out and "empty" in out
+    assert "eval.sets[0]: error: eval.sets[0].annotations: file not found: nowhere.jsonl" in out
+
+
+def test_train_stops_before_the_model_when_an_eval_set_is_empty(tmp_path, data, capsys, monkeypatch):
+    import vidclip.train.runner as runner
+
+    monkeypatch.setattr(runner, "create_video_model", lambda *a, **k: pytest.fail("model built before the data check"))
+    config = _with_sets(_config(tmp_path, data), eval_set=str(data / "empty.jsonl"))
+    assert main(["train", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "eval.sets[0]: " in err and "empty.jsonl holds no annotations: nothing to evaluate on" in err
+
+
+def _with_sets(config_path, *, val=None, eval_set=None):
+    """The config with a data.val and one eval set (jsonl) added."""
+    config = json.loads(config_path.read_text())
+    if val is not None:
+        config["data"]["val"] = {"format": "jsonl", "annotations": val}
+    if eval_set is not None:
+        config["eval"] = {"sets": [{"format": "jsonl", "annotations": eval_set}]}
+    config_path.write_text(json.dumps(config))
+    return config_path

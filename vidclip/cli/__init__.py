@@ -13,6 +13,7 @@ from importlib import import_module
 COMMANDS = {
     "synth": "synth",
     "prepare": "prepare",
+    "data": "data",
     "train": "train",
     "eval": "evaluate",
     "embed": "embed",

@@ -43,6 +43,7 @@ Freeze = Literal["auto", "none", "visual", "text", "towers"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Schedule = Literal["cosine", "linear", "constant"]
 Sampling = Literal["uniform", "random"]
+OnInvalid = Literal["drop", "error"]
 Distributed = Literal["auto", "none", "ddp"]
 Ties = Literal["pessimistic", "optimistic"]
 V2tRank = Literal["by_video", "by_caption"]
@@ -59,7 +60,10 @@ class DatasetSpec:
     format: str = _f("auto", "reader name (vidclip.registry.DATASETS: msrvtt, charades_sta, jsonl, ...); auto = guess",
                      choices=DATASETS, also="auto")
     video_root: str | None = _f(None, "folder of the videos; None = beside the annotation file")
-    split: str | None = _f(None, "split file or split name, for formats that keep it apart (MSR-VTT csv)")
+    split: str | None = _f(None, "split name or file, for formats that keep it apart (MSR-VTT: train or "
+                           "MSRVTT_train.9k.csv; HMDB51: 1-3)")
+    on_invalid: OnInvalid = _f("drop", "records that cannot be valid (start > end, empty window): "
+                               "drop and count them, or stop with an error")
     options: dict[str, Any] = _f({}, "extra reader keyword arguments (e.g. durations, data_json)")
 
 

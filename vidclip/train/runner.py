@@ -4,6 +4,7 @@ Kept apart from the loop so the loop stays usable from Python with any model, da
 (the demo and the tests do that), and apart from the CLI so `vidclip train` stays a thin shell.
 """
 
+import logging
 import os
 from pathlib import Path
 
@@ -13,17 +14,7 @@ from vidclip.train import distributed, run_state
 from vidclip.errors import ConfigError, EmptyDatasetError
 from vidclip.train.config import config_from_dict, config_to_dict
 
-
-def load_annotations_spec(spec, where):
-    """Annotations of a `DatasetSpec`; a missing file is a ConfigError naming the field."""
-    from vidclip.data.formats import load_annotations
-
-    if not Path(spec.annotations).exists():
-        raise ConfigError(f"{where}.annotations: file not found: {spec.annotations}")
-    options = dict(spec.options)
-    if spec.split is not None:
-        options["split"] = spec.split
-    return load_annotations(spec.annotations, format=spec.format, video_root=spec.video_root, **options)
+logger = logging.getLogger("vidclip.train")
 
 
 def video_dataset(records, config, model, *, train):
@@ -69,14 +60,35 @@ def total_steps(config, num_samples):
     return steps
 
 
-def eval_hook(config, device):
+def check_data(config, *, sample=2):
+    """{config field: Annotations} of every set of the run, checked before the model is built.
+
+    What `vidclip data check` does, in seconds: a set that fails to load or holds no records stops
+    the run now, not after an epoch; the others' problems (dropped, missing, undecodable) are logged.
+    """
+    from vidclip.data.check import check_recipe
+
+    checks = check_recipe(config, sample=sample)
+    for check in checks:
+        if check.error is not None:
+            raise check.error
+        if check.empty:
+            raise EmptyDatasetError(f"{check.where}: {check.annotations.report.path} holds no annotations: "
+                                    f"nothing to {'train' if check.where == 'data.train' else 'evaluate'} on "
+                                    "(`vidclip data check` lists what was dropped)")
+        if check.status:
+            logger.warning("%s", check.summary())
+    return {check.where: check.annotations for check in checks}
+
+
+def eval_hook(config, device, annotations_by_set):
     """The periodic evaluation: metrics on the first eval set (or data.val), or None."""
     from vidclip.eval.evaluation import evaluate_annotations
 
-    sets = config.eval.sets or ([config.data.val] if config.data.val else [])
-    if not sets:
+    where = "eval.sets[0]" if config.eval.sets else "data.val"
+    if where not in annotations_by_set:
         return None
-    annotations = load_annotations_spec(sets[0], "eval.sets[0]" if config.eval.sets else "data.val")
+    annotations = annotations_by_set[where]
     task = None if config.train.task == "image_text" else config.train.task
 
     def evaluate(model):
@@ -137,15 +149,14 @@ def build_trainer(config, dist_info, *, run_dir=None):
 
     if config.data.train is None:
         raise ConfigError("data.train: no training annotations given (set data.train.annotations)")
-    annotations = load_annotations_spec(config.data.train, "data.train")
-    if len(annotations) == 0:
-        raise EmptyDatasetError(f"data.train: {config.data.train.annotations} holds no annotations: nothing to train on")
+    annotations_by_set = check_data(config)
+    annotations = annotations_by_set["data.train"]
     model = create_video_model(config, dist_info.device)
     task = build_task(config.train.task, classes=annotations.classes, templates=config.data.templates)
     dataset = video_dataset(annotations.records, config, model, train=True)
     return make_trainer(config, model=model, task=task, dataset=dataset, dist_info=dist_info,
                         run_dir=run_dir or config.train.out_dir, collate_fn=collate_videos,
-                        evaluate=eval_hook(config, dist_info.device))
+                        evaluate=eval_hook(config, dist_info.device, annotations_by_set))
 
 
 def resume_config(run_dir, overrides=()):

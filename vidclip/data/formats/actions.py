@@ -12,6 +12,7 @@ from pathlib import Path
 from vidclip.data.formats.builder import RecordBuilder
 from vidclip.data.formats.records import Annotations
 from vidclip.data.formats.sources import csv_rows, numbered_lines
+from vidclip.data.validation import START_AFTER_END, InvalidMoment
 from vidclip.errors import AnnotationError
 
 DEFAULT_TEMPLATE = "a video of a person {}."
@@ -37,23 +38,24 @@ def class_prompts(classes, templates=ACTION_TEMPLATES) -> list[list[str]]:
 
 
 def read_kinetics(path, *, classes=None, template: str = DEFAULT_TEMPLATE, video_root=None,
-                  on_missing: str = "keep") -> Annotations:
+                  on_missing: str = "keep", on_invalid: str = "drop") -> Annotations:
     """Kinetics CSV `label,youtube_id,time_start,time_end,split`; clips `<id>_<start:06d>_<end:06d>.mp4`,
     found in the root, a `label/` folder or `split/label/`. Pass `classes` to share indices across splits.
     """
     rows = list(csv_rows(path, ("label", "youtube_id", "time_start", "time_end")))
     classes = list(classes) if classes is not None else sorted({row["label"].strip() for _, row in rows})
     index = {name: i for i, name in enumerate(classes)}
-    build = RecordBuilder(path, "kinetics", video_root=video_root, on_missing=on_missing)
+    build = RecordBuilder(path, "kinetics", video_root=video_root, on_missing=on_missing, on_invalid=on_invalid)
     for line, row in rows:
         label, youtube_id, split = row["label"].strip(), row["youtube_id"].strip(), (row.get("split") or "").strip()
         if label not in index:
             raise build.error(line, f"label {label!r} is not among the {len(classes)} classes given")
         start = build.seconds(line, row["time_start"], "time_start")
         end = build.seconds(line, row["time_end"], "time_end")
-        if start > end:
-            raise build.error(line, f"start {start:g} > end {end:g}")
         clip = f"{youtube_id}_{int(start):06d}_{int(end):06d}"
+        if start > end:
+            build.invalid(line, clip, InvalidMoment(START_AFTER_END, f"time_start {start:g} > time_end {end:g}"))
+            continue
         subdirs = (label, label.replace(" ", "_"), f"{split}/{label}" if split else "", split)
         build.add(line=line, video_id=clip, caption=template.format(class_name_to_text(label)), label=index[label],
                   names=[clip, youtube_id], subdirs=subdirs,
@@ -75,7 +77,7 @@ def read_class_index(path) -> list[str]:
 
 
 def read_ucf101(path, *, class_index=None, template: str = DEFAULT_TEMPLATE, video_root=None,
-                on_missing: str = "keep") -> Annotations:
+                on_missing: str = "keep", on_invalid: str = "drop") -> Annotations:
     """UCF101 `testlist01.txt` (`Class/v_Class_g01_c01.avi`) or `trainlist01.txt` (`... <label>`).
 
     Classes come from `classInd.txt` (default: beside the list), else from the folder names.
@@ -93,7 +95,7 @@ def read_ucf101(path, *, class_index=None, template: str = DEFAULT_TEMPLATE, vid
     else:
         classes = sorted({video.split("/")[0] for _, video, _ in entries})
     index = {name: i for i, name in enumerate(classes)}
-    build = RecordBuilder(path, "ucf101", video_root=video_root, on_missing=on_missing)
+    build = RecordBuilder(path, "ucf101", video_root=video_root, on_missing=on_missing, on_invalid=on_invalid)
     for line, video, number in entries:
         label = video.split("/")[0]
         if label not in index:
@@ -105,12 +107,13 @@ def read_ucf101(path, *, class_index=None, template: str = DEFAULT_TEMPLATE, vid
     return build.finish(classes)
 
 
-def read_hmdb51(path, *, subset: str = "test", template: str = DEFAULT_TEMPLATE, video_root=None,
-                on_missing: str = "keep") -> Annotations:
+def read_hmdb51(path, *, split: str | int | None = None, subset: str = "test", template: str = DEFAULT_TEMPLATE,
+                video_root=None, on_missing: str = "keep", on_invalid: str = "drop") -> Annotations:
     """HMDB51 split files `<class>_test_split<n>.txt` (lines `<video>.avi <0|1|2>`, 1 train, 2 test).
 
     `path` is the folder of split files or any one of them: all classes of that split number load
-    (one file holds one class, useless alone). `subset` picks train, test or unused videos.
+    (one file holds one class, useless alone). `split` is the split number (1-3; default: the
+    file's, else the first); `subset` picks train, test or unused videos.
     """
     if subset not in HMDB_SUBSETS:
         raise ValueError(f"subset must be one of {sorted(HMDB_SUBSETS)}, got {subset!r}")
@@ -128,11 +131,14 @@ def read_hmdb51(path, *, subset: str = "test", template: str = DEFAULT_TEMPLATE,
             by_number.setdefault(match["number"], []).append((match["label"], file))
     if not by_number:
         raise AnnotationError(path, None, "no HMDB51 split files (<class>_test_split<n>.txt) found")
-    number = number or min(by_number)
+    number = str(split) if split is not None else number or min(by_number)
+    if number not in by_number:
+        raise AnnotationError(path, None, f"unknown split {number!r}: the split files here are split "
+                              f"{', '.join(sorted(by_number))}")
     files = by_number[number]
     classes = [label for label, _ in files]
     build = RecordBuilder(files[0][1], "hmdb51", video_root=video_root if video_root is not None else folder,
-                          on_missing=on_missing)
+                          on_missing=on_missing, on_invalid=on_invalid)
     for label_index, (label, file) in enumerate(files):
         build.path = file
         for line, text in numbered_lines(file):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import re
 from functools import partial
@@ -15,7 +16,7 @@ from vidclip.data.formats.records import Annotations
 from vidclip.data.formats.retrieval import (read_didemo, read_lsmdc, read_msrvtt, read_msrvtt_jsfusion,
                                             read_msrvtt_split, read_msvd)
 from vidclip.data.formats.sources import json_entries, load_json, numbered_lines, read_text
-from vidclip.errors import AnnotationError
+from vidclip.errors import AnnotationError, ConfigError
 from vidclip.registry import DATASETS
 
 _READERS = {
@@ -30,6 +31,7 @@ _READERS = {
     "charades_cd": partial(read_moment_json, format="charades_cd"),
     "charades_cg": partial(read_moment_json, format="charades_cg"),
     "charades_json": partial(read_moment_json, format="charades_json"),
+    "tacos": partial(read_moment_json, format="tacos"),
     "qvhighlights": read_qvhighlights,
     "kinetics": read_kinetics,
     "ucf101": read_ucf101,
@@ -47,12 +49,24 @@ def load_annotations(path, format: str = "auto", video_root=None, **options) -> 
     """Read any supported annotation file into validated records.
 
     format: "auto" (by name and content) or a name in `vidclip.registry.DATASETS`. video_root: where the videos are
-    (default: the file's folder). options go to the reader, e.g. on_missing="drop", split="test"
-    (MSR-VTT), allow_pickle=True (MSVD), unit="sentence" (DiDeMo), subset="train" (HMDB51).
+    (default: the file's folder). options go to the reader, e.g. on_missing="drop", on_invalid="error",
+    split="test" (MSR-VTT), allow_pickle=True (MSVD), unit="sentence" (DiDeMo), subset="train" (HMDB51);
+    an option the reader does not take is a ConfigError that lists those it does.
     """
     if format == "auto":
         format = detect_format(path)
-    return DATASETS[format](path, video_root=video_root, **options)
+    reader = DATASETS[format]
+    accepted = reader_options(reader)
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ConfigError(f"format {format!r} has no option {', '.join(unknown)}; its options: {', '.join(accepted)}")
+    return reader(path, video_root=video_root, **options)
+
+
+def reader_options(reader) -> list[str]:
+    """The keyword options a reader takes (what a recipe may put in `options:`)."""
+    parameters = inspect.signature(reader).parameters.values()
+    return [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.name not in ("video_root", "format")]
 
 
 def detect_format(path) -> str:
@@ -118,12 +132,14 @@ def _detect_json(path) -> str:
             return "didemo"
     elif key in ("info", "videos", "sentences"):
         return "msrvtt"
+    elif isinstance(value, dict) and "timestamps" in value and {"fps", "num_frames"} <= value.keys():
+        return "tacos"
     elif isinstance(value, dict) and "timestamps" in value:
         return "activitynet" if str(key).startswith("v_") else "charades_json"
     elif isinstance(value, list):
         return "msvd"
     raise AnnotationError(path, None, "unrecognised JSON: expected MSR-VTT, MSVD captions, DiDeMo, "
-                          "ActivityNet Captions or Charades-CD/CG")
+                          "ActivityNet Captions, Charades-CD/CG or TACoS")
 
 
 def _detect_table(path) -> str:

@@ -17,8 +17,8 @@ from vidclip.data.formats.sources import json_line, numbered_lines
 _KNOWN_KEYS = {"video", "caption", "start", "end", "duration", "video_id", "label"}
 
 
-def read_jsonl(path, *, video_root=None, on_missing: str = "keep") -> Annotations:
-    build = RecordBuilder(path, "jsonl", video_root=video_root, on_missing=on_missing)
+def read_jsonl(path, *, video_root=None, on_missing: str = "keep", on_invalid: str = "drop") -> Annotations:
+    build = RecordBuilder(path, "jsonl", video_root=video_root, on_missing=on_missing, on_invalid=on_invalid)
     for line, text in numbered_lines(path):
         entry = json_line(path, line, text)
         video = entry.get("video")

@@ -15,8 +15,11 @@ _DECODER = json.JSONDecoder()
 
 
 def read_text(path) -> str:
+    """The file's text (a BOM dropped); a missing file is an AnnotationError naming it (one line at the CLI)."""
     try:
         return Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise AnnotationError(path, None, "file not found") from None
     except UnicodeDecodeError as error:
         raise AnnotationError(path, None, f"not UTF-8 text ({error.reason} at byte {error.start})") from None
 
