@@ -1,7 +1,7 @@
 """`vidclip embed`: video embeddings to a safetensors file, on one process or under torchrun."""
 
 from vidclip.cli.common import (INPUT_ERRORS, OK, PARTIAL, add_json_argument, add_model_arguments,
-                                     fail, load_model, print_json, report_skipped)
+                                     fail, load_model, positive_int, print_json, report_skipped)
 
 HELP = "embed videos into a safetensors file (also under torchrun)"
 DESCRIPTION = """\
@@ -22,8 +22,8 @@ examples:
 def add_arguments(parser):
     parser.add_argument("videos", nargs="+", help="video files or folders")
     parser.add_argument("--out", "-o", required=True, help="output .safetensors file")
-    parser.add_argument("--batch-size", type=int, default=8, help="videos per model call (default: 8)")
-    parser.add_argument("--workers", type=int, help="decoding threads (default: up to 4)")
+    parser.add_argument("--batch-size", type=positive_int, default=8, help="videos per model call (default: 8)")
+    parser.add_argument("--workers", type=positive_int, help="decoding threads (default: up to 4)")
     add_model_arguments(parser)
     add_json_argument(parser)
 

@@ -19,6 +19,8 @@ exit codes: 0 done, 2 bad input (missing file, wrong format, checkpoint that can
 
 
 def add_arguments(parser):
+    from vidclip.cli.common import at_least, positive_int
+
     parser.add_argument("--checkpoint", required=True,
                         help="checkpoint folder (a run's `last/`), a run folder, or a model name with --pretrained")
     parser.add_argument("--pretrained", help="weights for a model name given as --checkpoint")
@@ -30,9 +32,9 @@ def add_arguments(parser):
     parser.add_argument("--task", choices=("retrieval", "moments", "classification"),
                         help="default: from the annotations")
     parser.add_argument("--out", default=None, help="folder for metrics.json and predictions (default: none)")
-    parser.add_argument("--num-frames", type=int, help="frames per clip (default: the model's)")
-    parser.add_argument("--batch-size", type=int, default=16, help="clips per forward pass (default: 16)")
-    parser.add_argument("--workers", type=int, default=2, help="decoding worker processes (default: 2)")
+    parser.add_argument("--num-frames", type=positive_int, help="frames per clip (default: the model's)")
+    parser.add_argument("--batch-size", type=positive_int, default=16, help="clips per forward pass (default: 16)")
+    parser.add_argument("--workers", type=at_least(0), default=2, help="decoding worker processes (default: 2)")
     parser.add_argument("--template", action="append", dest="templates", metavar="TEXT",
                         help="class prompt with {} for the class name (repeatable; classification)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")

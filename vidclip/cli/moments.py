@@ -1,6 +1,7 @@
 """`vidclip moments`: where in a video a sentence happens, for one query or a file of them."""
 
-from vidclip.cli.common import INPUT_ERRORS, OK, add_json_argument, add_model_arguments, fail, load_model, print_json
+from vidclip.cli.common import (INPUT_ERRORS, OK, add_json_argument, add_model_arguments, fail, load_model, number_in,
+                                positive_fps, positive_int, print_json)
 
 HELP = "find the moments of a video that match a sentence"
 DESCRIPTION = """\
@@ -27,9 +28,10 @@ def add_arguments(parser):
     parser.add_argument("query", nargs="?", help="a sentence describing the moment")
     parser.add_argument("--queries", help="jsonl file of {\"qid\", \"query\"} (QVHighlights style)")
     parser.add_argument("--out", "-o", help="with --queries: write predictions here (default: stdout)")
-    parser.add_argument("--top-k", type=int, default=5, help="moments per query (default: 5; 10 with --queries)")
-    parser.add_argument("--fps", type=float, default=1.0, help="frames sampled per second (default: 1)")
-    parser.add_argument("--iou", type=float, default=0.5, help="temporal NMS IoU threshold (default: 0.5)")
+    parser.add_argument("--top-k", type=positive_int, default=5, help="moments per query (default: 5; 10 with --queries)")
+    parser.add_argument("--fps", type=positive_fps, default=1.0, help="frames sampled per second (default: 1)")
+    parser.add_argument("--iou", type=number_in(0, 1), default=0.5,
+                        help="temporal NMS IoU threshold, in (0, 1] (default: 0.5)")
     parser.add_argument("--cache-dir", default=_default_cache(), help="frame-feature cache (default: %(default)s)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the disk cache")
     add_model_arguments(parser)
