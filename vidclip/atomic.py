@@ -117,11 +117,3 @@ def write_bytes_atomic(path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(data)
 
-
-def refuse_empty(path, count: int, what: str) -> None:
-    """Never replace an output with an empty result (a typo in the inputs must not cost the old file)."""
-    from vidclip.errors import InputError
-
-    if count == 0:
-        kept = f"; {path} was left as it was" if Path(path).exists() else ""
-        raise InputError(f"no {what} to write{kept}: check the input paths")

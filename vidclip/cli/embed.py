@@ -8,7 +8,8 @@ DESCRIPTION = """\
 Embed videos (files or folders, searched recursively) with a model and write one safetensors file:
 `embeddings` (N, D) float32 L2-normalised, `frame_features` (N, T, D) float16, `frame_mask` (N, T),
 and JSON metadata `vidclip.embeddings` with the model, the source paths in row order and the
-videos that could not be read (skipped, exit code 1).
+videos that could not be read (skipped, exit code 1). Source paths are stored absolute, so the
+file works from any folder. When no video can be read, an existing --out is left as it was (exit 2).
 
 examples:
   vidclip embed videos/ --model ViT-B-32 --pretrained openai --out feats.safetensors
@@ -29,8 +30,11 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
+    import os
+
     import torch.distributed as dist
 
+    from vidclip.locking import locked
     from vidclip.video.files import find_videos
     from vidclip.search.embeddings_file import merge, save_embeddings
     from vidclip.train.distributed import cleanup, init_distributed
@@ -54,7 +58,12 @@ def run(args) -> int:
         if not info.is_main:
             return OK
         merged = merge(parts)
-        save_embeddings(args.out, merged, model.identity)
+        if len(merged) == 0:  # never replace a good file with an empty one (a typo in the paths)
+            report_skipped(merged.skipped)
+            kept = f"; {args.out} was left as it was" if os.path.exists(args.out) else ""
+            return fail(f"none of the {len(videos)} videos could be read{kept}")
+        with locked(args.out, what="embeddings file"):
+            save_embeddings(args.out, merged, model.identity)
     except INPUT_ERRORS as error:
         return fail(error)
     finally:

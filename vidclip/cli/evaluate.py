@@ -14,7 +14,8 @@ examples:
   vidclip eval --checkpoint runs/k400_prompts/last --data hmdb51_splits/ --option subset=test
   vidclip eval --checkpoint ViT-B-32 --pretrained openai --data test.jsonl   (a plain open_clip model)
 
-exit codes: 0 done, 2 bad input (missing file, wrong format, checkpoint that cannot load).
+exit codes: 0 done, 1 done but some videos were unreadable (skipped, counted), 2 bad input (missing
+file, wrong format, checkpoint that cannot load), 3 internal error (a bug).
 """
 
 
@@ -90,4 +91,8 @@ def run(args) -> int:
     else:
         for key, value in metrics.items():
             print(f"{key:>16}  {value:.2f}" if isinstance(value, float) else f"{key:>16}  {value}")
+    if metrics.get("skipped_videos"):
+        print(f"skipped {metrics['skipped_videos']} unreadable videos: their items left the evaluation "
+              "(the metrics cover the rest)", file=sys.stderr)
+        return 1
     return 0

@@ -18,8 +18,11 @@ examples:
   vidclip moments videos/ --queries highlight_val_release.jsonl --model ViT-B-32 --out preds.jsonl
     (a folder: each row's "vid" names its video file there, any video extension)
 
-exit codes: 0 ok, 1 some queries skipped (their "vid" has no video in the folder), 2 bad input
-(missing video, empty query, unreadable queries file).
+A folder run answers every query whose video is readable, writes them, and lists the rest. A
+feature cache that cannot be written (full disk) is a warning, not a lost result.
+
+exit codes: 0 ok, 1 some queries skipped (their "vid" has no video in the folder, or it cannot be
+decoded), 2 bad input (missing video, empty query, unreadable queries file), 3 internal error.
 """
 
 
@@ -86,6 +89,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from vidclip.cli.common import PARTIAL
+    from vidclip.errors import VideoDecodeError
     from vidclip.moments.find import find_moments, qvhighlights_predictions
 
     if (args.query is None) == (args.queries is None):
@@ -99,12 +103,22 @@ def run(args) -> int:
                 videos, missing = _by_vid(args.video, queries)
             else:
                 videos = {args.video: queries}
-            rows = []
+            rows, unreadable = [], []
             for video, video_queries in videos.items():
-                rows += qvhighlights_predictions(model, video, video_queries, top_k=max(args.top_k, 10),
-                                                 fps=args.fps, iou_threshold=args.iou)
+                try:
+                    rows += qvhighlights_predictions(model, video, video_queries, top_k=max(args.top_k, 10),
+                                                     fps=args.fps, iou_threshold=args.iou)
+                except VideoDecodeError as error:
+                    if len(videos) == 1 and not missing:
+                        raise
+                    unreadable.append((video, error.reason, len(video_queries)))  # the others still count
             for row in missing:
                 print(f"skipped qid {row.get('qid')}: no video for vid {row.get('vid')!r} in {args.video}", file=sys.stderr)
+            for video, reason, count in unreadable:
+                print(f"skipped {video} ({count} queries): {reason}", file=sys.stderr)
+            if not rows:
+                kept = f"; {args.out} was left as it was" if args.out and Path(args.out).exists() else ""
+                return fail(f"no query could be answered: no readable video for any of them{kept}")
             text = "".join(json.dumps(row) + "\n" for row in rows)
             if args.out:
                 from vidclip.atomic import write_text_atomic
@@ -112,7 +126,7 @@ def run(args) -> int:
                 write_text_atomic(args.out, text)
             else:
                 print(text, end="")
-            return PARTIAL if missing else OK
+            return PARTIAL if missing or unreadable else OK
         moments = find_moments(model, args.video, args.query, top_k=args.top_k, fps=args.fps, iou_threshold=args.iou)
     except INPUT_ERRORS as error:
         return fail(error)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vidclip.errors import InputError, describe_os_error
+from vidclip.errors import InputError, VideoDecodeError, describe_os_error
 from vidclip.search.index_file import file_signature
 
 
@@ -65,7 +65,7 @@ def compute_frame_features(pipeline, path, *, fps: float = 1.0, chunk_seconds: f
                 times.append(clip.timestamps.numpy().astype(np.float64) - begin)
                 encoder.add(clip.frames)
     if not times:
-        raise ValueError(f"no frames could be decoded from {path}")
+        raise VideoDecodeError(path, "no frames could be decoded")
     return FrameFeatures(np.concatenate(times), encoder.finish(), float(end - begin))
 
 
