@@ -9,6 +9,7 @@ a file created by `open()` (0666 minus the umask), not mkstemp's private 0600.
 """
 
 import contextlib
+import errno
 import os
 import re
 import tempfile
@@ -90,6 +91,8 @@ def atomic_path(path):
     On any exception the temporary file is removed and `path` is left untouched.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file to write", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)

@@ -92,8 +92,8 @@ _OS_FIXES = {
 
 
 def describe_os_error(error: OSError) -> str:
-    """One line naming the path, the problem and the fix ('... writing runs/x/last: No space left ...')."""
-    where = " ".join(str(name) for name in (error.filename, error.filename2) if name)
+    """One line naming the path, the problem and the fix ('out/my.index: No space left on device (free ...)')."""
+    where = error.filename2 or error.filename  # a rename's target is the file the user named
     fix = _OS_FIXES.get(error.errno)
     text = f"{where}: {error.strerror or error}" if where else str(error)
     return f"{text} ({fix})" if fix else text

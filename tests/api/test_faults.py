@@ -1,9 +1,15 @@
 """Nothing lost under misuse and faults: corrupted headers, two writers, missing sources, full disks."""
 
+import errno
 import json
 import os
+import random
+import shutil
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -182,3 +188,67 @@ def test_a_full_disk_is_exit_2_naming_the_file_and_the_old_file_survives(command
     assert capsys.readouterr().err.endswith(f"{out}: No space left on device (free some space or write elsewhere)\n")
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(f".{out.name}.")) == [f".{out.name}.lock"]
+
+
+WRITERS = Path(__file__).with_name("_writers.py")
+
+
+def test_sigkill_at_random_points_leaves_the_old_or_the_new_file(tmp_path):
+    """A writer process rewrites an index, an embeddings file and a checkpoint in a loop and is killed."""
+    import _writers
+
+    rng = random.Random(0)
+    for _ in range(2):  # each kill costs a process start (torch's import): seconds
+        proc = subprocess.Popen([sys.executable, str(WRITERS), "loop", str(tmp_path)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        assert proc.stdout.readline() == b"ready\n", proc.stderr.read().decode()[-2000:]
+        time.sleep(rng.uniform(0.05, 0.5))
+        proc.kill()
+        proc.wait()
+        for target in _writers.TARGETS:
+            assert _writers.read(target, tmp_path) in (0, 1), target  # complete, and one of the two versions
+    for target in _writers.TARGETS:
+        _writers.write(target, tmp_path, 0)
+        assert _writers.read(target, tmp_path) == 0
+    assert list(tmp_path.rglob("*.tmp")) == []  # the next writes swept what the killed ones left
+
+
+def test_a_killed_writers_temp_file_is_removed_by_the_next_write_and_a_live_ones_kept(tmp_path):
+    from vidclip.atomic import write_text_atomic
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = tmp_path / f".out.txt.{int(dead.stdout)}.abc123.tmp"
+    running = tmp_path / f".out.txt.{os.getppid()}.def456.tmp"
+    killed.write_bytes(b"\0" * 1000)
+    running.write_bytes(b"\0" * 1000)
+    write_text_atomic(tmp_path / "out.txt", "new\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([running.name, "out.txt"])
+
+
+def test_files_are_written_with_the_umask(tmp_path):
+    from vidclip.atomic import write_text_atomic
+
+    old = os.umask(0o027)
+    try:
+        write_text_atomic(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640
+
+
+def test_a_full_disk_fails_each_writer_naming_the_file_and_keeps_the_old_one(tmp_path):
+    """On a real 4 MB tmpfs (a user namespace mounts it), filled up after the first write of each."""
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare(1) to mount a small tmpfs")
+    small = tmp_path / "small"
+    small.mkdir()
+    script = f"mount -t tmpfs -o size=4m tmpfs {small} && exec {sys.executable} {WRITERS} full-disk {small}"
+    proc = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=300)
+    if not proc.stdout and ("unshare" in proc.stderr or "mount" in proc.stderr):
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()[-200:]}")
+    outcomes = {row["target"]: row for row in map(json.loads, proc.stdout.splitlines())}
+    assert set(outcomes) == {"index", "embeddings", "checkpoint"}, proc.stderr[-2000:]
+    names = {"index": "my.index", "embeddings": "feats.safetensors", "checkpoint": "last"}
+    for target, outcome in outcomes.items():
+        assert outcome["error"] == errno.ENOSPC, (target, outcome)
+        assert outcome["filename"].endswith(names[target]) and outcome["version"] == 0 and outcome["temps"] == []

@@ -61,8 +61,8 @@ def _read_header(path: Path) -> dict:
         header_len = int.from_bytes(head, "little")
         if header_len > size - 8:
             raise IndexFileError(
-                f"{path}: truncated index file ({size} bytes, header alone needs {header_len + 8}): "
-                "rebuild it with `vidclip index build`"
+                f"{path}: not a vidclip index, or a truncated one ({size} bytes, its header alone would need "
+                f"{header_len + 8}): rebuild it with `vidclip index build`"
             )
         try:
             header = json.loads(f.read(header_len))

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from vidclip import checkpoint
-from vidclip.atomic import as_os_error, current_umask, fsync_path, remove_stale_temps, temp_prefix, write_text_atomic
+from vidclip.atomic import current_umask, fsync_path, remove_stale_temps, temp_prefix, write_text_atomic
 from vidclip.errors import CheckpointError, ConfigError
 
 LAST = "last"
@@ -97,9 +97,8 @@ def save_run_state(run_dir, *, model, optimizer, progress, scheduler=None, scale
         _swap_in(run_dir, tmp)
     except BaseException as error:
         shutil.rmtree(tmp, ignore_errors=True)
-        converted = as_os_error(error, run_dir / LAST)
-        if converted is not error:
-            raise converted from error
+        if isinstance(error, OSError) and error.errno is not None:  # name the checkpoint, not a file in its temp
+            raise type(error)(error.errno, error.strerror, str(run_dir / LAST)) from error
         raise
     return run_dir / LAST
 
