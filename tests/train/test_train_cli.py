@@ -180,3 +180,27 @@ def test_a_damaged_checkpoint_header_is_always_refused(tmp_path, trained, capsys
             vidclip.load(str(damaged.parent))
     assert main(["classify", "v.mp4", "--labels", "a", "--model", str(damaged.parent)]) == 2
     assert "truncated or corrupted" in capsys.readouterr().err
+
+
+def test_the_default_run_folder_moves_on_to_a_free_name(tmp_path, capsys):
+    from vidclip.errors import ConfigError
+    from vidclip.train.run_state import claim_run_dir
+
+    default = tmp_path / "runs" / "default"
+    assert claim_run_dir(default, default=True) == default  # nothing there yet
+    for name in ("default", "default-2"):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "metrics.jsonl").write_text("")
+    assert claim_run_dir(default, default=True) == tmp_path / "runs" / "default-3"
+    assert "this one goes to" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="already holds a run"):
+        claim_run_dir(default)
+    assert claim_run_dir(default, overwrite=True) == default
+
+
+def test_eval_with_unreadable_videos_writes_metrics_and_exits_1(tmp_path, data, trained, capsys):
+    out = tmp_path / "eval"
+    assert main(["eval", "--checkpoint", str(trained), "--data", str(data / "with_broken.jsonl"), "--workers", "0",
+                 "--out", str(out)]) == 1
+    assert "skipped 1 unreadable videos" in capsys.readouterr().err
+    assert json.loads((out / "metrics.json").read_text())["skipped_videos"] == 1

@@ -1,5 +1,6 @@
 """`vidclip index build|add|search`: a FAISS-backed video index in one checksummed file."""
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -47,6 +48,7 @@ def add_arguments(parser):
     for action in (build, add, search):
         add_model_arguments(action)
         add_json_argument(action)
+        action.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
 
 def run(args) -> int:
