@@ -166,7 +166,7 @@ def test_a_damaged_checkpoint_header_is_always_refused(tmp_path, trained, capsys
     header = 8 + int.from_bytes(weights[:8], "little")
     damaged = tmp_path / "damaged" / "model.safetensors"
     damaged.parent.mkdir()
-    positions = sorted(random.Random(0).sample(range(header), 150))
+    positions = sorted(random.Random(0).sample(range(header), 60))  # each load that gets far builds a model
     for position in positions:
         data = bytearray(weights)
         data[position] ^= 1 << (position % 8)

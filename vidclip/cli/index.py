@@ -90,6 +90,8 @@ def _add(args) -> int:
     from vidclip.locking import locked
     from vidclip.search.index import VideoIndex
 
+    if not Path(args.index).is_file():
+        return fail(f"no index file at {args.index}: create it with `vidclip index build`")
     model = load_model(args)
     with locked(args.index, what="index"):
         index = VideoIndex.load(args.index, model)

@@ -91,7 +91,7 @@ class DataConfig:
 @dataclass
 class OptimConfig:
     lr: float = _f(1e-4, "learning rate of the new modules (adapter, heads)", gt=0)
-    tower_lr: float = _f(1e-7, "learning rate of the pretrained towers (frozen towers: model.freeze)", gt=0)
+    tower_lr: float = _f(1e-7, "learning rate of the pretrained towers (0 with frozen towers)", min=0)
     weight_decay: float = _f(0.2, "AdamW weight decay (not on norms, biases, embeddings)", min=0)
     betas: list[float] = _f([0.9, 0.98], "AdamW betas", length=2)
     eps: float = _f(1e-6, "AdamW epsilon", gt=0)
