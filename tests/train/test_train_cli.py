@@ -202,5 +202,6 @@ def test_eval_with_unreadable_videos_writes_metrics_and_exits_1(tmp_path, data, 
     out = tmp_path / "eval"
     assert main(["eval", "--checkpoint", str(trained), "--data", str(data / "with_broken.jsonl"), "--workers", "0",
                  "--out", str(out)]) == 1
-    assert "skipped 1 unreadable videos" in capsys.readouterr().err
-    assert json.loads((out / "metrics.json").read_text())["skipped_videos"] == 1
+    assert f"skipped {data / 'broken.mp4'}: unreadable video" in capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["skipped_videos"] == 1 and metrics["unreadable_videos"] == [str(data / "broken.mp4")]

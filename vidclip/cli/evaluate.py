@@ -86,13 +86,17 @@ def run(args) -> int:
     except (CheckpointError, AnnotationError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    unreadable = metrics.get("unreadable_videos", [])
     if args.json:
         print(json.dumps(metrics))
     else:
         for key, value in metrics.items():
-            print(f"{key:>16}  {value:.2f}" if isinstance(value, float) else f"{key:>16}  {value}")
-    if metrics.get("skipped_videos"):
-        print(f"skipped {metrics['skipped_videos']} unreadable videos: their items left the evaluation "
+            if key != "unreadable_videos":
+                print(f"{key:>16}  {value:.2f}" if isinstance(value, float) else f"{key:>16}  {value}")
+    for path in unreadable:
+        print(f"skipped {path}: unreadable video", file=sys.stderr)
+    if unreadable:
+        print(f"skipped {len(unreadable)} unreadable videos: their items left the evaluation "
               "(the metrics cover the rest)", file=sys.stderr)
         return 1
     return 0
