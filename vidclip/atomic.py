@@ -96,10 +96,10 @@ def atomic_path(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
-    os.fchmod(fd, 0o666 & ~current_umask())
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~current_umask())  # after the write: some writers (safetensors) recreate the file
         fsync_path(tmp)
         os.replace(tmp, path)
         fsync_path(path.parent)

@@ -226,14 +226,23 @@ def test_a_killed_writers_temp_file_is_removed_by_the_next_write_and_a_live_ones
 
 
 def test_files_are_written_with_the_umask(tmp_path):
-    from vidclip.atomic import write_text_atomic
+    import _writers
 
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "videos" / "0.mp4").write_bytes(b"")
+    _writers.SIZES, sizes = (1, 2), _writers.SIZES
     old = os.umask(0o027)
     try:
-        write_text_atomic(tmp_path / "a.txt", "x")
+        for target in _writers.TARGETS:
+            _writers.write(target, tmp_path, 0)
     finally:
         os.umask(old)
-    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640
+        _writers.SIZES = sizes
+    modes = {str(p.relative_to(tmp_path)): p.stat().st_mode & 0o777 for p in tmp_path.rglob("*")
+             if not p.name.startswith(".") and "videos" not in p.parts}
+    assert modes == {"my.index": 0o640, "feats.safetensors": 0o640, "run": 0o750, "run/last": 0o750,
+                     **{f"run/last/{name}": 0o640 for name in ("model.safetensors", "progress.json", "rng.pt",
+                                                               "training_state.pt")}}
 
 
 def test_a_full_disk_fails_each_writer_naming_the_file_and_keeps_the_old_one(tmp_path):
