@@ -8,6 +8,7 @@
 - a weights file with open_clip keys (.safetensors, or .pt/.bin/.pth read without unpickling).
 """
 
+import contextlib
 import copy
 import inspect
 import json
@@ -72,8 +73,9 @@ def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freez
         clip_cfg, clip_state = hf_clip_to_open_clip(pretrained)
         state = {f"clip.{k}": v for k, v in clip_state.items()}
     elif name.startswith(("hf-hub:", "local-dir:")):  # open_clip resolves config and weights itself
-        clip = open_clip.create_model(name, cache_dir=cache_dir)
-        clip_cfg = _merge(open_clip.get_model_config(name), clip_overrides)
+        with _hub_cache_only_when_offline(name):
+            clip = open_clip.create_model(name, cache_dir=cache_dir)
+            clip_cfg = _merge(open_clip.get_model_config(name), clip_overrides)
         preprocess = dict(getattr(clip.visual, "preprocess_cfg", {}))
         state = {f"clip.{k}": v for k, v in clip.state_dict().items()}
     else:
@@ -113,6 +115,27 @@ def download_tag(name, pretrained, tag, *, cache_dir=None):
         return open_clip.download_pretrained(tag, cache_dir=cache_dir)
     except Exception as error:  # network or hub errors, in many types
         raise CheckpointError(_place_weights_help(name, pretrained, tag, cache_dir, f"the download failed: {error}")) from None
+
+
+@contextlib.contextmanager
+def _hub_cache_only_when_offline(name):
+    """Around open_clip's own `hf-hub:` download: without network, read the local cache only (as
+    HF_HUB_OFFLINE=1 does) instead of retrying for a minute, and say how to place the files."""
+    if not name.startswith("hf-hub:") or _reachable(_download_host({"hf_hub": name[len("hf-hub:"):] + "/"})):
+        yield
+        return
+    from huggingface_hub import constants
+
+    before, constants.HF_HUB_OFFLINE = constants.HF_HUB_OFFLINE, True
+    try:
+        yield
+    except Exception as error:  # nothing cached: hub errors come in many types
+        raise CheckpointError(
+            f"cannot download {name} (no network, and it is not in the Hugging Face cache {constants.HF_HUB_CACHE}): "
+            f"where there is network, download https://huggingface.co/{name[len('hf-hub:'):]} and copy the cache "
+            f"here (then HF_HUB_OFFLINE=1), or use its weights file: --pretrained /path/to/weights") from error
+    finally:
+        constants.HF_HUB_OFFLINE = before
 
 
 def _hf_file(tag):

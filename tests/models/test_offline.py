@@ -51,3 +51,14 @@ def test_a_cached_copy_is_used_offline(no_network, monkeypatch, tmp_path):
     cache.mkdir()
     (cache / "model-abc.pt").write_bytes(b"weights")
     assert factory.download_tag("x", "t", tag, cache_dir=str(cache)) == str(cache / "model-abc.pt")
+
+
+def test_an_hf_hub_model_without_network_reads_the_cache_only_and_fails_fast(no_network, monkeypatch, tmp_path):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    offline_before = constants.HF_HUB_OFFLINE
+    began = time.monotonic()
+    with pytest.raises(CheckpointError, match="cannot download hf-hub:nobody/no-such-model .*HF_HUB_OFFLINE=1"):
+        create_model("hf-hub:nobody/no-such-model", cache_dir=str(tmp_path / "hub"))
+    assert time.monotonic() - began < 2 and constants.HF_HUB_OFFLINE == offline_before  # put back
