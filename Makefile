@@ -13,7 +13,6 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory ffmpeg
-	@$(MAKE) --no-print-directory chromium
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
@@ -39,7 +38,8 @@ chromium:
 demo: $(STAMP)
 	$(VENV)/bin/vidclip demo --out demo_out
 
-test: $(STAMP)
+# the browser is only for the tests: `make demo` does not wait for it
+test: $(STAMP) chromium
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 clean:

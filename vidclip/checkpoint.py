@@ -8,6 +8,7 @@ model from a checkpoint is `vidclip.factory.load_checkpoint`; other layouts (Hug
 converted in `vidclip.convert`; a training run's resumable state is `vidclip.train.run_state`.
 """
 
+import hashlib
 import json
 import pickle
 from pathlib import Path
@@ -18,6 +19,7 @@ from vidclip.atomic import atomic_path, write_text_atomic
 from vidclip.errors import CheckpointError
 
 WEIGHTS, CONFIG, META_KEY = "model.safetensors", "config.json", "vidclip_config"
+META_SHA_KEY = "vidclip_config_sha256"  # a changed byte of the config is refused, not built into another model
 
 
 def save(model, path):
@@ -34,7 +36,7 @@ def save(model, path):
     config = getattr(model, "config", None)
     text = None if config is None else json.dumps(config, indent=2, sort_keys=True)
     with atomic_path(weights) as tmp:
-        save_file(state, str(tmp), metadata=None if text is None else {META_KEY: text})
+        save_file(state, str(tmp), metadata=None if text is None else {META_KEY: text, META_SHA_KEY: _sha256(text)})
     if text is not None:
         write_text_atomic(weights.with_suffix(".json") if path.suffix == ".safetensors" else path / CONFIG, text + "\n")
     return weights
@@ -52,9 +54,31 @@ def read_config(path):
         return None
     from safetensors import safe_open
 
-    with safe_open(str(weights), framework="pt") as handle:
-        text = (handle.metadata() or {}).get(META_KEY)
-    return json.loads(text) if text else None
+    try:
+        with safe_open(str(weights), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+    except Exception as error:  # safetensors' own error type: a truncated or damaged header
+        raise CheckpointError(f"{weights} is truncated or corrupted ({error}); save it again or use another "
+                              "checkpoint (a run keeps the previous one in last.old/ while it saves)") from None
+    text = metadata.get(META_KEY)
+    if not text:
+        return None
+    checksum = metadata.get(META_SHA_KEY)
+    extra = set(metadata) - {META_KEY, META_SHA_KEY}
+    if (checksum is not None and checksum != _sha256(text)) or (checksum is None and extra):
+        raise CheckpointError(f"{weights}: its config was modified or corrupted (checksum mismatch); "
+                              "save the checkpoint again")
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{weights}: its config is not valid JSON ({error})") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{weights}: its config is not a JSON object")
+    return config
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def read_state_dict(path):
@@ -65,7 +89,10 @@ def read_state_dict(path):
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        return load_file(str(path), device="cpu")
+        try:
+            return load_file(str(path), device="cpu")
+        except Exception as error:  # safetensors' own error type
+            raise CheckpointError(f"{path} is truncated or corrupted ({error})") from None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:

@@ -7,6 +7,7 @@ tell them from bugs and exit with 2 instead of a traceback.
 
 from __future__ import annotations
 
+import errno
 import os
 
 
@@ -80,3 +81,32 @@ class UnknownVideoError(VidclipError, ValueError):
 
 class TrainingStopped(VidclipError, RuntimeError):
     """Training cannot go on (a run of non-finite losses); the last good checkpoint is intact."""
+
+
+class InputError(VidclipError, ValueError):
+    """An option value that does not fit the input it is applied to (e.g. --fps above the video's rate)."""
+
+
+class BusyError(VidclipError, RuntimeError):
+    """Another process is writing the same file or run folder; waiting for it timed out."""
+
+
+# what the user can do about an OSError, by errno (anything else is reported as it is)
+_OS_FIXES = {
+    errno.ENOSPC: "free some space or write elsewhere",
+    errno.EDQUOT: "free some space or write elsewhere",
+    errno.EACCES: "check the permissions, or write elsewhere",
+    errno.EPERM: "check the permissions, or write elsewhere",
+    errno.EROFS: "write to a writable filesystem",
+    errno.ENOENT: "check the path",
+    errno.ENOTDIR: "check the path",
+    errno.EISDIR: "give a file, not a folder",
+}
+
+
+def describe_os_error(error: OSError) -> str:
+    """One line naming the path, the problem and the fix ('out/my.index: No space left on device (free ...)')."""
+    where = error.filename2 or error.filename  # a rename's target is the file the user named
+    fix = _OS_FIXES.get(error.errno)
+    text = f"{where}: {error.strerror or error}" if where else str(error)
+    return f"{text} ({fix})" if fix else text

@@ -8,9 +8,11 @@
 - a weights file with open_clip keys (.safetensors, or .pt/.bin/.pth read without unpickling).
 """
 
+import contextlib
 import copy
 import inspect
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -71,8 +73,9 @@ def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freez
         clip_cfg, clip_state = hf_clip_to_open_clip(pretrained)
         state = {f"clip.{k}": v for k, v in clip_state.items()}
     elif name.startswith(("hf-hub:", "local-dir:")):  # open_clip resolves config and weights itself
-        clip = open_clip.create_model(name, cache_dir=cache_dir)
-        clip_cfg = _merge(open_clip.get_model_config(name), clip_overrides)
+        with _hub_cache_only_when_offline(name):
+            clip = open_clip.create_model(name, cache_dir=cache_dir)
+            clip_cfg = _merge(open_clip.get_model_config(name), clip_overrides)
         preprocess = dict(getattr(clip.visual, "preprocess_cfg", {}))
         state = {f"clip.{k}": v for k, v in clip.state_dict().items()}
     else:
@@ -86,7 +89,7 @@ def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freez
                                  f"tags: {open_clip.list_pretrained_tags_by_model(name)}")
             clip_cfg["quick_gelu"] = tag.get("quick_gelu", clip_cfg.get("quick_gelu", False))
             preprocess = {k: tag[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in tag}
-            path = open_clip.download_pretrained(tag, cache_dir=cache_dir)
+            path = download_tag(name, pretrained, tag, cache_dir=cache_dir)
             state = {f"clip.{k}": v for k, v in open_clip.factory.load_state_dict(path, weights_only=True).items()}
 
     config = {"model": name, "clip": clip_cfg, "adapter": adapter, "adapter_options": adapter_options,
@@ -95,6 +98,100 @@ def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freez
     if state is not None:
         _load_weights(model, state, with_adapter=same_adapter)
     return model.to(device)
+
+
+def download_tag(name, pretrained, tag, *, cache_dir=None):
+    """open_clip's download of a pretrained tag, failing in seconds without network (open_clip and
+    huggingface_hub retry for about a minute) with a message on how to place the weights by hand."""
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    host = _download_host(tag)
+    if offline or not _reachable(host):
+        cached = _cached_download(tag, cache_dir)
+        if cached:
+            return cached
+        why = "HF_HUB_OFFLINE is set" if offline else f"{host} cannot be reached"
+        raise CheckpointError(_place_weights_help(name, pretrained, tag, cache_dir, why))
+    try:
+        return open_clip.download_pretrained(tag, cache_dir=cache_dir)
+    except Exception as error:  # network or hub errors, in many types
+        raise CheckpointError(_place_weights_help(name, pretrained, tag, cache_dir, f"the download failed: {error}")) from None
+
+
+@contextlib.contextmanager
+def _hub_cache_only_when_offline(name):
+    """Around open_clip's own `hf-hub:` download: without network, read the local cache only (as
+    HF_HUB_OFFLINE=1 does) instead of retrying for a minute, and say how to place the files."""
+    if not name.startswith("hf-hub:") or _reachable(_download_host({"hf_hub": name[len("hf-hub:"):] + "/"})):
+        yield
+        return
+    from huggingface_hub import constants
+
+    before, constants.HF_HUB_OFFLINE = constants.HF_HUB_OFFLINE, True
+    try:
+        yield
+    except Exception as error:  # nothing cached: hub errors come in many types
+        raise CheckpointError(
+            f"cannot download {name} (no network, and it is not in the Hugging Face cache {constants.HF_HUB_CACHE}): "
+            f"where there is network, download https://huggingface.co/{name[len('hf-hub:'):]} and copy the cache "
+            f"here (then HF_HUB_OFFLINE=1), or use its weights file: --pretrained /path/to/weights") from error
+    finally:
+        constants.HF_HUB_OFFLINE = before
+
+
+def _hf_file(tag):
+    """(repo_id, file name) of a tag's Hugging Face copy, or None."""
+    if not tag.get("hf_hub"):
+        return None
+    repo, filename = os.path.split(tag["hf_hub"])
+    return repo, filename or "open_clip_pytorch_model.bin"
+
+
+def _download_host(tag) -> str:
+    from urllib.parse import urlparse
+
+    if _hf_file(tag):
+        return urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
+    return urlparse(tag.get("url", "")).hostname or ""
+
+
+def _reachable(host: str, timeout: float = 3.0) -> bool:
+    import socket
+
+    if any(os.environ.get(key) for key in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True  # only the proxy knows; let the download try
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def _cached_download(tag, cache_dir):
+    """The local copy of a tag's weights that open_clip would use, or None."""
+    hf = _hf_file(tag)
+    if hf:
+        from huggingface_hub import try_to_load_from_cache
+
+        repo, filename = hf
+        for candidate in (str(Path(filename).with_suffix(".safetensors")), filename):
+            found = try_to_load_from_cache(repo, candidate, cache_dir=cache_dir)
+            if isinstance(found, str):
+                return found
+    if tag.get("url"):
+        local = Path(cache_dir or Path.home() / ".cache" / "clip") / os.path.basename(tag["url"])
+        if local.is_file():
+            return str(local)
+    return None
+
+
+def _place_weights_help(name, pretrained, tag, cache_dir, why) -> str:
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    hf = _hf_file(tag)
+    source = f"https://huggingface.co/{hf[0]}" if hf else tag.get("url")
+    return (f"cannot download the {pretrained!r} weights of {name} ({why}). Where there is network, download "
+            f"{source}, then either pass the file (--pretrained /path/to/weights, or model.pretrained in a config), "
+            f"or copy the Hugging Face cache to {cache_dir or HF_HUB_CACHE} and set HF_HUB_OFFLINE=1")
 
 
 def build_model(config, *, freeze=None):
@@ -113,8 +210,18 @@ def load_checkpoint(path, *, device="cpu"):
     config = read_config(path)
     if config is None:
         raise CheckpointError(f"{path} is not a vidclip checkpoint (no {WEIGHTS} with a vidclip config)")
-    model = build_model(config)
-    model.load_state_dict(read_state_dict(weights_path(path)), strict=True)
+    try:
+        model = build_model(config)
+    except (KeyError, TypeError, ValueError, AttributeError, AssertionError, RuntimeError) as error:
+        if isinstance(error, CheckpointError):
+            raise
+        raise CheckpointError(f"{path}: its config does not describe a model vidclip can build "
+                              f"({type(error).__name__}: {error})") from None
+    try:
+        model.load_state_dict(read_state_dict(weights_path(path)), strict=True)
+    except RuntimeError as error:
+        raise CheckpointError(f"{path}: the weights do not fit the model its config describes "
+                              f"({str(error).splitlines()[0]}) - a damaged or mixed-up checkpoint") from None
     return model.to(device)
 
 

@@ -43,14 +43,14 @@ def test_crash_mid_save_leaves_previous_checkpoint(tmp_path, monkeypatch):
     trainer.run()
     before = {p.name: p.read_bytes() for p in (tmp_path / "last").iterdir()}
 
-    real_save = torch.save
+    real_save = run_state._torch_save
 
-    def dying_save(obj, path, *args, **kwargs):
+    def dying_save(obj, path):
         if str(path).endswith("rng.pt"):
             raise OSError("disk full (injected)")
-        return real_save(obj, path, *args, **kwargs)
+        return real_save(obj, path)
 
-    monkeypatch.setattr(torch, "save", dying_save)
+    monkeypatch.setattr(run_state, "_torch_save", dying_save)
     trainer.step += 1
     with pytest.raises(OSError, match="injected"):
         trainer.save()

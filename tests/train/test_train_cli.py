@@ -1,9 +1,12 @@
 """`vidclip train` / `vidclip eval` end to end on tiny videos with the demo-size CLIP (CPU)."""
 
 import json
+import os
+import shutil
 
 import numpy as np
 import pytest
+import torch
 
 from vidclip.cli import main
 
@@ -170,3 +173,103 @@ def _with_sets(config_path, *, val=None, eval_set=None):
         config["eval"] = {"sets": [{"format": "jsonl", "annotations": eval_set}]}
     config_path.write_text(json.dumps(config))
     return config_path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, data):
+    """One finished run (ROOT/run), shared: copy it before changing it."""
+    root = tmp_path_factory.mktemp("trained")
+    assert main(["train", "--config", str(_config(root, data))]) == 0
+    return root / "run"
+
+
+def _snapshot(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_folder_holding_a_run_is_refused_unless_overwrite(tmp_path, data, trained, capsys):
+    shutil.copytree(trained, tmp_path / "run")
+    before = _snapshot(tmp_path / "run")
+    config = _config(tmp_path, data)
+    assert main(["train", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "already holds a run" in err and "--resume" in err and "--overwrite" in err
+    assert _snapshot(tmp_path / "run") == before  # nothing replaced, metrics.jsonl not truncated
+    assert main(["train", "--config", str(config), "--overwrite", "--set", "train.seed=1"]) == 0
+    assert _snapshot(tmp_path / "run")["last/model.safetensors"] != before["last/model.safetensors"]
+
+
+def test_a_run_folder_in_use_is_refused(tmp_path, trained, capsys):
+    from vidclip.locking import locked
+
+    shutil.copytree(trained, tmp_path / "run")
+    with locked(tmp_path / "run", what="run folder"):
+        assert main(["train", "--resume", str(tmp_path / "run")]) == 2
+    assert f"being written by process {os.getpid()}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("override, named", [
+    ("model.name=ViT-Nope-99", "ViT-Nope-99"), ("model.pretrained=/no/such/weights.pt", "/no/such/weights.pt"),
+    ("model.adapter_options={bogus: 1}", "bogus"), ("train.distributed=ddp", "train.distributed")])
+def test_model_and_setup_mistakes_are_exit_2_naming_them(tmp_path, data, override, named, capsys):
+    assert main(["train", "--config", str(_config(tmp_path, data)), "--set", override]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err and err.count("\n") == 1
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_a_gpu_is_exit_2(tmp_path, data, capsys):
+    assert main(["train", "--config", str(_config(tmp_path, data)), "--device", "cuda"]) == 2
+    assert "CUDA is not available" in capsys.readouterr().err
+
+
+def test_a_damaged_checkpoint_header_is_always_refused(tmp_path, trained, capsys):
+    """Bit flips along the safetensors header (config, tensor names, shapes, offsets) and truncations."""
+    import random
+
+    import vidclip
+    from vidclip.errors import VidclipError
+
+    weights = (trained / "last" / "model.safetensors").read_bytes()
+    header = 8 + int.from_bytes(weights[:8], "little")
+    damaged = tmp_path / "damaged" / "model.safetensors"
+    damaged.parent.mkdir()
+    positions = sorted(random.Random(0).sample(range(header), 60))  # each load that gets far builds a model
+    for position in positions:
+        data = bytearray(weights)
+        data[position] ^= 1 << (position % 8)
+        damaged.write_bytes(bytes(data))
+        with pytest.raises(VidclipError) as error:
+            vidclip.load(str(damaged.parent))
+        assert "\n" not in str(error.value), position
+    for length in (0, 7, header // 2, header + 10, len(weights) - 1):
+        damaged.write_bytes(weights[:length])
+        with pytest.raises(VidclipError, match="truncated or corrupted|not a vidclip checkpoint"):
+            vidclip.load(str(damaged.parent))
+    assert main(["classify", "v.mp4", "--labels", "a", "--model", str(damaged.parent)]) == 2
+    assert "truncated or corrupted" in capsys.readouterr().err
+
+
+def test_the_default_run_folder_moves_on_to_a_free_name(tmp_path, capsys):
+    from vidclip.errors import ConfigError
+    from vidclip.train.run_state import claim_run_dir
+
+    default = tmp_path / "runs" / "default"
+    assert claim_run_dir(default, default=True) == default  # nothing there yet
+    for name in ("default", "default-2"):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "metrics.jsonl").write_text("")
+    assert claim_run_dir(default, default=True) == tmp_path / "runs" / "default-3"
+    assert "this one goes to" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="already holds a run"):
+        claim_run_dir(default)
+    assert claim_run_dir(default, overwrite=True) == default
+
+
+def test_eval_with_unreadable_videos_writes_metrics_and_exits_1(tmp_path, data, trained, capsys):
+    out = tmp_path / "eval"
+    assert main(["eval", "--checkpoint", str(trained), "--data", str(data / "with_broken.jsonl"), "--workers", "0",
+                 "--out", str(out)]) == 1
+    assert f"skipped {data / 'broken.mp4'}: unreadable video" in capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["skipped_videos"] == 1 and metrics["unreadable_videos"] == [str(data / "broken.mp4")]

@@ -7,6 +7,7 @@ so `vidclip --help` stays fast.
 
 import argparse
 import sys
+import traceback
 from importlib import import_module
 
 # subcommand -> module under vidclip.cli (order is the order shown in --help)
@@ -46,6 +47,7 @@ def build_parser():
     from vidclip import __version__
 
     parser.add_argument("--version", action="version", version=f"vidclip {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of bad-input errors too (exit 2)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in _available_commands():
         sub = subparsers.add_parser(
@@ -55,6 +57,8 @@ def build_parser():
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(sub)
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help="show the traceback of bad-input errors too")
         sub.set_defaults(_run=module.run)
     return parser
 
@@ -65,16 +69,25 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
-    from vidclip.errors import VidclipError
+    from vidclip.errors import VidclipError, describe_os_error
 
+    prefix = f"vidclip {args.command}: error:"
     try:
         return int(args._run(args) or 0)
-    except VidclipError as error:  # bad input or environment, never a bug: one line, exit 2
-        print(f"vidclip {args.command}: error: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (VidclipError, OSError) as error:  # bad input or environment, never a bug: one line, exit 2
+        if args.debug:
+            traceback.print_exc()
+        message = describe_os_error(error) if isinstance(error, OSError) and not isinstance(error, VidclipError) else error
+        print(f"{prefix} {message}", file=sys.stderr)
+        return 2
+    except Exception:  # noqa: BLE001 - anything else is a bug: say so, with the traceback to report
+        traceback.print_exc()
+        print(f"{prefix} internal error: this is a bug, please report it with the traceback above",
+              file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """`vidclip classify`: zero-shot action recognition, labels turned into sentences by a template."""
 
 from vidclip.cli.common import (INPUT_ERRORS, OK, PARTIAL, add_json_argument, add_model_arguments, fail,
-                                     load_model, print_json, report_skipped)
+                                load_model, positive_int, print_json, report_skipped)
 
 HELP = "zero-shot: which of the given labels each video shows"
 DESCRIPTION = """\
@@ -23,7 +23,7 @@ def add_arguments(parser):
     labels.add_argument("--labels", help="comma-separated labels")
     labels.add_argument("--labels-file", help="one label per line (an optional leading number is dropped)")
     parser.add_argument("--template", default="a video of a person {}.", help="sentence per label (default: %(default)r)")
-    parser.add_argument("--top-k", type=int, default=5, help="labels shown per video (default: 5)")
+    parser.add_argument("--top-k", type=positive_int, default=5, help="labels shown per video (default: 5)")
     add_model_arguments(parser)
     add_json_argument(parser)
 

@@ -4,13 +4,54 @@ Exit codes: 0 all done, 1 done with some inputs skipped (unreadable videos), 2 b
 (missing file, empty query, index of another model, corrupted index, missing optional extra).
 """
 
+import argparse
 import json
+import math
 import sys
 
 from vidclip.registry import ADAPTERS
 
 OK, PARTIAL, BAD_INPUT = 0, 1, 2
 INPUT_ERRORS = (FileNotFoundError, ValueError, ImportError)
+
+
+def _number(kind, text):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def at_least(minimum: int):
+    """argparse type: an integer >= minimum (`--top-k 0` is refused when parsing, not after the model loads)."""
+
+    def parse(text):
+        value = _number(int, text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def number_in(low: float, high: float, *, low_open: bool = True):
+    """argparse type: a finite float in (low, high] (or [low, high] with low_open=False)."""
+
+    def parse(text):
+        value = _number(float, text)
+        if value > high or value < low or (low_open and value == low):
+            raise argparse.ArgumentTypeError(f"must be in {'(' if low_open else '['}{low:g}, {high:g}], got {text}")
+        return value
+
+    return parse
+
+
+positive_int = at_least(1)
+MAX_FPS = 1000.0  # above any real video's frame rate; the video's own rate is checked when it is read
+positive_fps = number_in(0, MAX_FPS)
 
 
 def add_model_arguments(parser, *, required: bool = True) -> None:
@@ -20,7 +61,7 @@ def add_model_arguments(parser, *, required: bool = True) -> None:
     group.add_argument("--pretrained", help="open_clip pretrained tag or weights file (with a model name)")
     group.add_argument("--adapter", choices=ADAPTERS, metavar="ADAPTER",
                        help="video adapter, with a model name: %(choices)s")
-    group.add_argument("--num-frames", type=int, help="frames per clip (default: the model's)")
+    group.add_argument("--num-frames", type=positive_int, help="frames per clip (default: the model's)")
     group.add_argument("--device", default="cpu", help="torch device (default: cpu)")
 
 

@@ -26,6 +26,8 @@ exit codes: 0 done, 2 bad option, config or data.
 
 
 def add_arguments(parser):
+    from vidclip.cli.common import positive_int
+
     parser.add_argument("--out", default="demo_out", help="output folder (default: demo_out)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny data and a few steps per stage (a smoke test; the numbers mean nothing)")
@@ -45,7 +47,7 @@ def add_arguments(parser):
                         help="draw training batches at random instead of with each clip's temporal twin (ablation)")
     parser.add_argument("--no-frame-cache", action="store_true",
                         help="run the frozen vision tower on every training step instead of once per frame")
-    parser.add_argument("--threads", type=int, default=2, metavar="N",
+    parser.add_argument("--threads", type=positive_int, default=2, metavar="N",
                         help="CPU threads for torch (default: 2, as the README's table; the same seed, thread "
                              "count, torch and CPU repeat it bit for bit, another thread count moves the numbers)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")

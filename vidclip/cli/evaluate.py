@@ -16,11 +16,14 @@ examples:
   vidclip eval --checkpoint runs/msrvtt_meanp/last --data MSRVTT_JSFUSION_test.csv --rerank qbnorm \\
       --querybank MSRVTT_train.9k.jsonl     (re-ranked with the training captions as query bank)
 
-exit codes: 0 done, 2 bad input (missing file, wrong format, checkpoint that cannot load).
+exit codes: 0 done, 1 done but some videos were unreadable (skipped, counted), 2 bad input (missing
+file, wrong format, checkpoint that cannot load), 3 internal error (a bug).
 """
 
 
 def add_arguments(parser):
+    from vidclip.cli.common import at_least, positive_int
+
     parser.add_argument("--checkpoint", required=True,
                         help="checkpoint folder (a run's `last/`), a run folder, or a model name with --pretrained")
     parser.add_argument("--pretrained", help="weights for a model name given as --checkpoint")
@@ -32,9 +35,9 @@ def add_arguments(parser):
     parser.add_argument("--task", choices=("retrieval", "moments", "classification"),
                         help="default: from the annotations")
     parser.add_argument("--out", default=None, help="folder for metrics.json and predictions (default: none)")
-    parser.add_argument("--num-frames", type=int, help="frames per clip (default: the model's)")
-    parser.add_argument("--batch-size", type=int, default=16, help="clips per forward pass (default: 16)")
-    parser.add_argument("--workers", type=int, default=2, help="decoding worker processes (default: 2)")
+    parser.add_argument("--num-frames", type=positive_int, help="frames per clip (default: the model's)")
+    parser.add_argument("--batch-size", type=positive_int, default=16, help="clips per forward pass (default: 16)")
+    parser.add_argument("--workers", type=at_least(0), default=2, help="decoding worker processes (default: 2)")
     parser.add_argument("--template", action="append", dest="templates", metavar="TEXT",
                         help="class prompt with {} for the class name (repeatable; classification)")
     parser.add_argument("--ties", choices=("pessimistic", "optimistic"), default="pessimistic",
@@ -108,9 +111,17 @@ def run(args) -> int:
     except (CheckpointError, AnnotationError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    unreadable = metrics.get("unreadable_videos", [])
     if args.json:
         print(json.dumps(metrics))
     else:
         for key, value in metrics.items():
-            print(f"{key:>16}  {value:.2f}" if isinstance(value, float) else f"{key:>16}  {value}")
+            if key != "unreadable_videos":
+                print(f"{key:>16}  {value:.2f}" if isinstance(value, float) else f"{key:>16}  {value}")
+    for path in unreadable:
+        print(f"skipped {path}: unreadable video", file=sys.stderr)
+    if unreadable:
+        print(f"skipped {len(unreadable)} unreadable videos: their items left the evaluation "
+              "(the metrics cover the rest)", file=sys.stderr)
+        return 1
     return 0

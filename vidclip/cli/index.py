@@ -1,7 +1,11 @@
 """`vidclip index build|add|search`: a FAISS-backed video index in one checksummed file."""
 
+import argparse
+import sys
+from pathlib import Path
+
 from vidclip.cli.common import (INPUT_ERRORS, OK, PARTIAL, add_json_argument, add_model_arguments, fail,
-                                     load_model, print_json, report_skipped)
+                                     load_model, positive_int, print_json, report_skipped)
 
 HELP = "build, extend and search a text-to-video index"
 DESCRIPTION = """\
@@ -15,8 +19,12 @@ examples:
   vidclip index add my.index more_videos/ --model ViT-B-32 --pretrained openai
   vidclip index search my.index "a dog catches a frisbee" -k 5 --model ViT-B-32 --pretrained openai --json
 
-exit codes: 0 ok, 1 some videos skipped (unreadable), 2 bad input (missing file, empty query,
-another model's index, corrupted index).
+Writers of one index take turns (a lock beside it): two `index add` at once both land. Sources of
+a `vidclip embed` file that no longer exist are skipped and listed; search results whose file is
+gone are flagged "missing".
+
+exit codes: 0 ok, 1 some videos skipped (unreadable, missing, already indexed), 2 bad input
+(missing file, empty query, another model's index, corrupted index), 3 internal error (a bug).
 """
 
 
@@ -33,13 +41,14 @@ def add_arguments(parser):
     search = sub.add_parser("search", help="find the videos that best match a text")
     search.add_argument("index", help="index file")
     search.add_argument("query", help="a sentence describing the video")
-    search.add_argument("-k", type=int, default=5, help="number of results (default: 5)")
+    search.add_argument("-k", type=positive_int, default=5, help="number of results (default: 5)")
     for action in (build, add):
-        action.add_argument("--batch-size", type=int, default=8, help="videos per model call (default: 8)")
-        action.add_argument("--workers", type=int, help="decoding threads (default: up to 4)")
+        action.add_argument("--batch-size", type=positive_int, default=8, help="videos per model call (default: 8)")
+        action.add_argument("--workers", type=positive_int, help="decoding threads (default: up to 4)")
     for action in (build, add, search):
         add_model_arguments(action)
         add_json_argument(action)
+        action.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
 
 def run(args) -> int:
@@ -54,13 +63,15 @@ def _embed_options(args):
 
 
 def _build(args) -> int:
+    from vidclip.locking import locked
     from vidclip.search.index import VideoIndex
 
     model = load_model(args)
     if len(args.videos) == 1 and args.videos[0].endswith(".safetensors"):
-        from vidclip.search.embeddings_file import load_embeddings
+        from vidclip.search.embeddings_file import drop_missing, load_embeddings
 
         found, identity = load_embeddings(args.videos[0])
+        found = drop_missing(found)
         index = VideoIndex(model, kind=args.kind)
         index.add_embeddings(found, identity=identity)
         index.skipped = found.skipped
@@ -68,19 +79,26 @@ def _build(args) -> int:
         index = VideoIndex.build(model, args.videos, kind=args.kind, **_embed_options(args))
     if len(index) == 0:
         report_skipped(index.skipped)
-        return fail("no video could be indexed")
-    index.save(args.out)
+        return fail("no video could be indexed" + (f"; {args.out} was left as it was" if Path(args.out).exists() else ""))
+    with locked(args.out, what="index"):
+        index.save(args.out)
     return _report(args, index, f"indexed {len(index)} videos into {args.out}")
 
 
 def _add(args) -> int:
+    """Load, add, save under the index's lock: two `index add` at once keep both sides' videos."""
+    from vidclip.locking import locked
     from vidclip.search.index import VideoIndex
 
+    if not Path(args.index).is_file():
+        return fail(f"no index file at {args.index}: create it with `vidclip index build`")
     model = load_model(args)
-    index = VideoIndex.load(args.index, model)
-    before = len(index)
-    index.add(args.videos, **_embed_options(args))
-    index.save(args.index)
+    with locked(args.index, what="index"):
+        index = VideoIndex.load(args.index, model)
+        before = len(index)
+        index.add(args.videos, **_embed_options(args))
+        if len(index) > before:
+            index.save(args.index)
     return _report(args, index, f"added {len(index) - before} videos to {args.index} ({len(index)} in all)")
 
 
@@ -101,9 +119,13 @@ def _search(args) -> int:
         return fail("empty query: give a sentence describing the video")
     model = load_model(args)
     results = VideoIndex.load(args.index, model).search(args.query, k=args.k)
+    missing = {path for path, _ in results if not Path(path).exists()}
     if args.json:
-        print_json({"query": args.query, "results": [{"path": p, "score": round(s, 6)} for p, s in results]})
+        print_json({"query": args.query, "results": [{"path": p, "score": round(s, 6), "missing": p in missing}
+                                                     for p, s in results]})
     else:
         for path, score in results:
-            print(f"{score:.4f}  {path}")
+            print(f"{score:.4f}  {path}" + ("  (missing: the file no longer exists)" if path in missing else ""))
+    if missing:
+        print(f"{len(missing)} of the results no longer exist on disk; rebuild the index to drop them", file=sys.stderr)
     return OK

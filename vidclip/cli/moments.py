@@ -1,6 +1,7 @@
 """`vidclip moments`: where in a video a sentence happens, for one query or a file of them."""
 
-from vidclip.cli.common import INPUT_ERRORS, OK, add_json_argument, add_model_arguments, fail, load_model, print_json
+from vidclip.cli.common import (INPUT_ERRORS, OK, add_json_argument, add_model_arguments, fail, load_model, number_in,
+                                positive_fps, positive_int, print_json)
 
 HELP = "find the moments of a video that match a sentence"
 DESCRIPTION = """\
@@ -17,8 +18,11 @@ examples:
   vidclip moments videos/ --queries highlight_val_release.jsonl --model ViT-B-32 --out preds.jsonl
     (a folder: each row's "vid" names its video file there, any video extension)
 
-exit codes: 0 ok, 1 some queries skipped (their "vid" has no video in the folder), 2 bad input
-(missing video, empty query, unreadable queries file).
+A folder run answers every query whose video is readable, writes them, and lists the rest. A
+feature cache that cannot be written (full disk) is a warning, not a lost result.
+
+exit codes: 0 ok, 1 some queries skipped (their "vid" has no video in the folder, or it cannot be
+decoded), 2 bad input (missing video, empty query, unreadable queries file), 3 internal error.
 """
 
 
@@ -27,9 +31,10 @@ def add_arguments(parser):
     parser.add_argument("query", nargs="?", help="a sentence describing the moment")
     parser.add_argument("--queries", help="jsonl file of {\"qid\", \"query\"} (QVHighlights style)")
     parser.add_argument("--out", "-o", help="with --queries: write predictions here (default: stdout)")
-    parser.add_argument("--top-k", type=int, default=5, help="moments per query (default: 5; 10 with --queries)")
-    parser.add_argument("--fps", type=float, default=1.0, help="frames sampled per second (default: 1)")
-    parser.add_argument("--iou", type=float, default=0.5, help="temporal NMS IoU threshold (default: 0.5)")
+    parser.add_argument("--top-k", type=positive_int, default=5, help="moments per query (default: 5; 10 with --queries)")
+    parser.add_argument("--fps", type=positive_fps, default=1.0, help="frames sampled per second (default: 1)")
+    parser.add_argument("--iou", type=number_in(0, 1), default=0.5,
+                        help="temporal NMS IoU threshold, in (0, 1] (default: 0.5)")
     parser.add_argument("--cache-dir", default=_default_cache(), help="frame-feature cache (default: %(default)s)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the disk cache")
     add_model_arguments(parser)
@@ -84,6 +89,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from vidclip.cli.common import PARTIAL
+    from vidclip.errors import VideoDecodeError
     from vidclip.moments.find import find_moments, qvhighlights_predictions
 
     if (args.query is None) == (args.queries is None):
@@ -97,12 +103,22 @@ def run(args) -> int:
                 videos, missing = _by_vid(args.video, queries)
             else:
                 videos = {args.video: queries}
-            rows = []
+            rows, unreadable = [], []
             for video, video_queries in videos.items():
-                rows += qvhighlights_predictions(model, video, video_queries, top_k=max(args.top_k, 10),
-                                                 fps=args.fps, iou_threshold=args.iou)
+                try:
+                    rows += qvhighlights_predictions(model, video, video_queries, top_k=max(args.top_k, 10),
+                                                     fps=args.fps, iou_threshold=args.iou)
+                except VideoDecodeError as error:
+                    if len(videos) == 1 and not missing:
+                        raise
+                    unreadable.append((video, error.reason, len(video_queries)))  # the others still count
             for row in missing:
                 print(f"skipped qid {row.get('qid')}: no video for vid {row.get('vid')!r} in {args.video}", file=sys.stderr)
+            for video, reason, count in unreadable:
+                print(f"skipped {video} ({count} queries): {reason}", file=sys.stderr)
+            if not rows:
+                kept = f"; {args.out} was left as it was" if args.out and Path(args.out).exists() else ""
+                return fail(f"no query could be answered: no readable video for any of them{kept}")
             text = "".join(json.dumps(row) + "\n" for row in rows)
             if args.out:
                 from vidclip.atomic import write_text_atomic
@@ -110,7 +126,7 @@ def run(args) -> int:
                 write_text_atomic(args.out, text)
             else:
                 print(text, end="")
-            return PARTIAL if missing else OK
+            return PARTIAL if missing or unreadable else OK
         moments = find_moments(model, args.video, args.query, top_k=args.top_k, fps=args.fps, iou_threshold=args.iou)
     except INPUT_ERRORS as error:
         return fail(error)

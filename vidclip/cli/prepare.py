@@ -18,12 +18,14 @@ examples:
 
 
 def add_arguments(parser):
+    from vidclip.cli.common import at_least, number_in, positive_fps, positive_int
+
     parser.add_argument("src", help="folder of videos (searched recursively)")
     parser.add_argument("dst", help="output folder (created)")
-    parser.add_argument("--size", type=int, default=224, help="short side in pixels (default: 224)")
-    parser.add_argument("--gop", type=float, default=1.0, help="seconds between keyframes (default: 1)")
-    parser.add_argument("--fps", type=float, default=None, help="resample to this frame rate (default: keep)")
-    parser.add_argument("--workers", type=int, default=None, help="parallel transcodes (default: CPU count)")
+    parser.add_argument("--size", type=at_least(2), default=224, help="short side in pixels (default: 224)")
+    parser.add_argument("--gop", type=number_in(0, 3600), default=1.0, help="seconds between keyframes (default: 1)")
+    parser.add_argument("--fps", type=positive_fps, default=None, help="resample to this frame rate (default: keep)")
+    parser.add_argument("--workers", type=positive_int, default=None, help="parallel transcodes (default: CPU count)")
     parser.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
 

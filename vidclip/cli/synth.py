@@ -23,22 +23,24 @@ examples:
 
 
 def add_arguments(parser):
+    from vidclip.cli.common import at_least, number_in, positive_fps, positive_int
+
     parser.add_argument("out", help="output folder")
     parser.add_argument("--seed", type=int, metavar="N", default=0, help="random seed (default: 0)")
-    parser.add_argument("--num-train", type=int, metavar="N", default=2000, help="training clips (default: 2000)")
-    parser.add_argument("--num-test", type=int, metavar="N", default=500, help="test clips (default: 500)")
-    parser.add_argument("--num-novel", type=int, metavar="N", default=300, help="novel-composition test clips (default: 300)")
-    parser.add_argument("--frames", type=int, metavar="N", default=8, help="frames per clip (default: 8)")
-    parser.add_argument("--size", type=int, metavar="N", default=32, help="frame width = height in pixels, even (default: 32)")
-    parser.add_argument("--fps", type=float, metavar="F", default=8, help="frame rate of every video (default: 8)")
-    parser.add_argument("--twin-fraction", type=float, metavar="F", default=0.5,
+    parser.add_argument("--num-train", type=at_least(0), metavar="N", default=2000, help="training clips (default: 2000)")
+    parser.add_argument("--num-test", type=at_least(0), metavar="N", default=500, help="test clips (default: 500)")
+    parser.add_argument("--num-novel", type=at_least(0), metavar="N", default=300, help="novel-composition test clips (default: 300)")
+    parser.add_argument("--frames", type=positive_int, metavar="N", default=8, help="frames per clip (default: 8)")
+    parser.add_argument("--size", type=at_least(2), metavar="N", default=32, help="frame width = height in pixels, even (default: 32)")
+    parser.add_argument("--fps", type=positive_fps, metavar="F", default=8, help="frame rate of every video (default: 8)")
+    parser.add_argument("--twin-fraction", type=number_in(0, 1, low_open=False), metavar="F", default=0.5,
                         help="fraction of clips that come as temporal-twin pairs (default: 0.5)")
-    parser.add_argument("--captions-per-clip", type=int, metavar="N", default=5, help="captions per clip (default: 5)")
-    parser.add_argument("--num-moment-videos", type=int, nargs=3, default=[200, 100, 100],
+    parser.add_argument("--captions-per-clip", type=positive_int, metavar="N", default=5, help="captions per clip (default: 5)")
+    parser.add_argument("--num-moment-videos", type=at_least(0), nargs=3, default=[200, 100, 100],
                         metavar=("TRAIN", "TEST", "NOVEL"), help="untrimmed moment videos per split (default: 200 100 100)")
-    parser.add_argument("--num-images", type=int, metavar="N", default=10000, help="still image-caption pairs (default: 10000)")
+    parser.add_argument("--num-images", type=at_least(0), metavar="N", default=10000, help="still image-caption pairs (default: 10000)")
     parser.add_argument("--no-frame-cache", action="store_true", help="do not write the decoded-frame .npy caches")
-    parser.add_argument("--workers", type=int, metavar="N", help="processes (default: one per CPU core, at most 8)")
+    parser.add_argument("--workers", type=positive_int, metavar="N", help="processes (default: one per CPU core, at most 8)")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier output in OUT")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 

@@ -16,7 +16,12 @@ examples:
   torchrun --nproc-per-node 4 -m vidclip train --config configs/msrvtt_glscl.yaml
     (DDP: NCCL on GPUs, Gloo on CPUs; train.batch_size is the global batch over all processes)
 
-exit codes: 0 done, 2 bad config or input, 3 stopped by a run of NaN/inf losses (last checkpoint kept).
+A folder that holds a run is never replaced silently: give --resume or --overwrite (or another
+train.out_dir); a run left on the default runs/default moves on to runs/default-2, -3, ...
+Two runs cannot write into one folder at once (the second stops with exit 2).
+
+exit codes: 0 done, 2 bad config or input, 3 stopped by a run of NaN/inf losses (last checkpoint kept)
+or an internal error (a bug: traceback).
 """
 
 
@@ -28,6 +33,8 @@ def add_arguments(parser):
     parser.add_argument("--resume", metavar="RUN_DIR",
                         help="continue the run in RUN_DIR from its last checkpoint (its saved config, "
                              "unless --config is given)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run in train.out_dir (default: refuse a folder that holds a run)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--json", action="store_true", help="print the run summary as one JSON document")
 
@@ -47,7 +54,9 @@ def run(args) -> int:
             config = resume_config(args.resume, args.overrides)
         else:
             raise ConfigError("give --config CONFIG.yaml (or --resume RUN_DIR)")
-        summary = train(config, resume=args.resume, device=args.device)
+        if args.resume and args.overwrite:
+            raise ConfigError("--resume continues a run and --overwrite replaces it: give one of them")
+        summary = train(config, resume=args.resume, device=args.device, overwrite=args.overwrite)
     except (ConfigError, CheckpointError, EmptyDatasetError, AnnotationError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -4,7 +4,7 @@ the predictions and a metrics JSON. Used by `vidclip eval` and by the training l
 - retrieval: every unique video is embedded once; every caption is a query (R@k, MedR, MnR both ways);
 - moments: every video is embedded once; each query gets its windows (QVHighlights jsonl);
 - classification: every clip against the class prompts (top-1 / top-5).
-Videos that cannot be decoded are skipped and counted; their queries leave the evaluation.
+Videos that cannot be decoded are skipped, counted and listed; their queries leave the evaluation.
 """
 
 import json
@@ -46,9 +46,8 @@ def embed_records(pipeline, records, *, num_frames, batch_size, workers, clip_to
     dataset = VideoTextDataset(records, num_frames=num_frames, clip_to_moment=clip_to_moment, size=pipeline.image_size,
                                **resize_options(pipeline.preprocess))
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate_videos)
-    parts, kept, times, skipped = [], [], [], 0
+    parts, kept, times = [], [], []
     for batch in loader:
-        skipped += batch["skipped"]
         if len(batch["caption"]) == 0:
             continue
         features = pipeline.encode_clips(pipeline.normalize(batch["frames"]), batch["mask"])
@@ -59,7 +58,14 @@ def embed_records(pipeline, records, *, num_frames, batch_size, workers, clip_to
     if not parts:
         raise ValueError(f"none of the {len(records)} videos could be decoded; check the video paths")
     features = {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
+    decoded = set(kept)
+    skipped = sorted({str(record.video) for i, record in enumerate(records) if i not in decoded})
     return features, kept, torch.cat(times), skipped
+
+
+def _skipped_metrics(skipped) -> dict:
+    """The count, and the files when there are any (so `vidclip eval` can list them)."""
+    return {"skipped_videos": len(skipped), **({"unreadable_videos": skipped} if skipped else {})}
 
 
 def evaluate_annotations(model, annotations, *, task=None, device="cpu", num_frames=None, batch_size=16,
@@ -123,7 +129,7 @@ def _retrieval(pipeline, annotations, options, *, ties, v2t_rank, rerank="none",
     if v2t_sim is not t2v_sim:  # each direction from its own re-ranked scores
         v2t = retrieval_metrics(v2t_sim, targets, ties=ties, v2t_rank=v2t_rank)
         metrics.update({key: value for key, value in v2t.items() if key.startswith("v2t_")})
-    metrics.update(num_texts=len(queries), num_videos=len(kept), skipped_videos=skipped, rerank=rerank)
+    metrics.update(num_texts=len(queries), num_videos=len(kept), **_skipped_metrics(skipped), rerank=rerank)
     top = t2v_sim.topk(min(10, sim.shape[1]), dim=1).indices.tolist()
     predictions = [{"caption": record.caption, "video_id": record.video_id,
                     "ranked_videos": [videos[kept[j]].video_id for j in ranked]}
@@ -174,7 +180,7 @@ def _moments(pipeline, annotations, options, *, num_windows, **_):
         metrics.update(highlight_metrics({k: predictions[k]["pred_saliency_scores"] for k in highlights},
                                          highlights))
         metrics["num_highlight_queries"] = len(highlights)
-    metrics.update(num_queries=len(predictions), num_videos=len(kept), skipped_videos=skipped)
+    metrics.update(num_queries=len(predictions), num_videos=len(kept), **_skipped_metrics(skipped))
     return metrics, predictions
 
 
@@ -193,7 +199,7 @@ def _classification(pipeline, annotations, options, *, templates, ties, **_):
     logits = pipeline.similarity({k: v.cpu() for k, v in text.items()}, features).t()  # (N, C)
     labels = torch.tensor([records[i].label for i in kept])
     metrics = classification_metrics(logits, labels, ties=ties)
-    metrics.update(num_clips=len(kept), num_classes=len(annotations.classes), skipped_videos=skipped)
+    metrics.update(num_clips=len(kept), num_classes=len(annotations.classes), **_skipped_metrics(skipped))
     predicted = logits.argmax(dim=1).tolist()
     predictions = [{"video_id": records[i].video_id, "label": annotations.classes[records[i].label],
                     "predicted": annotations.classes[p]} for i, p in zip(kept, predicted)]

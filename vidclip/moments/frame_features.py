@@ -9,6 +9,7 @@ the same video cost one text encoding.
 
 import hashlib
 import json
+import warnings
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vidclip.errors import InputError, VideoDecodeError, describe_os_error
 from vidclip.search.index_file import file_signature
 
 
@@ -49,6 +51,9 @@ def compute_frame_features(pipeline, path, *, fps: float = 1.0, chunk_seconds: f
 
     path = str(path)
     frame_index = scan(path)  # one demux pass, cached: the span to cut into chunks
+    if frame_index.fps and fps > frame_index.fps * 1.001:
+        raise InputError(f"fps {fps:g}: {path} has only {frame_index.fps:.3g} frames per second; "
+                         f"sample at most that rate (--fps {frame_index.fps:.3g})")
     begin, end = frame_index.begin, frame_index.end
     chunks = [(t, min(t + chunk_seconds, end)) for t in np.arange(begin, end, chunk_seconds)]
     times, encoder = [], ClipStream(pipeline)
@@ -65,7 +70,7 @@ def compute_frame_features(pipeline, path, *, fps: float = 1.0, chunk_seconds: f
             if progress is not None:
                 progress((number + 1) / len(chunks))
     if not times:
-        raise ValueError(f"no frames could be decoded from {path}")
+        raise VideoDecodeError(path, "no frames could be decoded")
     return FrameFeatures(np.concatenate(times), encoder.finish(), float(end - begin))
 
 
@@ -154,6 +159,8 @@ class FeatureCache:
         return None
 
     def put(self, key: str, value: FrameFeatures) -> None:
+        """Keep `value`; a disk cache that cannot be written (full, read-only) only warns: the
+        features are already computed and the answer must not be lost for a cache."""
         self._remember(key, value)
         if self.directory is not None:
             from safetensors.torch import save_file
@@ -161,8 +168,13 @@ class FeatureCache:
             from vidclip.atomic import atomic_path
 
             tensors = {"timestamps": torch.from_numpy(value.timestamps), "features": value.features.contiguous()}
-            with atomic_path(self.directory / f"{key}.safetensors") as tmp:
-                save_file(tensors, str(tmp), metadata={"duration": repr(value.duration)})
+            file = self.directory / f"{key}.safetensors"
+            try:
+                with atomic_path(file) as tmp:
+                    save_file(tensors, str(tmp), metadata={"duration": repr(value.duration)})
+            except OSError as error:
+                warnings.warn(f"frame-feature cache not written ({describe_os_error(error)}); going on without it",
+                              stacklevel=2)
 
     def _remember(self, key, value) -> None:
         self._memory[key] = value

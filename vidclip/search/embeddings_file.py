@@ -1,14 +1,18 @@
 """`vidclip embed` output: embeddings, frame features and their sources in one safetensors file.
 
 The header metadata holds JSON: the model identity (so an index built from the file can refuse
-another model), the source paths in row order, and the videos that were skipped.
+another model), the source paths in row order (absolute, so the file works from any folder), and
+the videos that were skipped.
 """
 
 import json
+import os
+from pathlib import Path
 
 import torch
 
 from vidclip.atomic import atomic_path
+from vidclip.errors import InputError
 from vidclip.pipeline import VideoEmbeddings
 
 _KEY = "vidclip.embeddings"
@@ -19,7 +23,7 @@ def save_embeddings(path, found: VideoEmbeddings, identity: dict) -> None:
 
     tensors = {"embeddings": found.embeddings.float().contiguous()}
     tensors.update({f"features.{name}": value.contiguous() for name, value in found.features.items()})
-    meta = {"model": identity, "sources": [str(s) for s in found.sources], "skipped": found.skipped}
+    meta = {"model": identity, "sources": [_absolute(s) for s in found.sources], "skipped": found.skipped}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={_KEY: json.dumps(meta)})
 
@@ -28,15 +32,48 @@ def load_embeddings(path):
     """(VideoEmbeddings, model identity) from a file written by save_embeddings."""
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = handle.metadata() or {}
-        if _KEY not in metadata:
-            raise ValueError(f"{path}: not a `vidclip embed` output (no {_KEY!r} metadata)")
-        tensors = {name: handle.get_tensor(name) for name in handle.keys()}
-    meta = json.loads(metadata[_KEY])
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no embeddings file at {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            if _KEY not in metadata:
+                raise InputError(f"{path}: not a `vidclip embed` output (no {_KEY!r} metadata)")
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}
+        meta = json.loads(metadata[_KEY])
+    except InputError:
+        raise
+    except Exception as error:  # safetensors' own error type, bad JSON: a damaged file
+        raise InputError(f"{path}: unreadable embeddings file ({error}); write it again with `vidclip embed`") from None
     features = {name[len("features."):]: value for name, value in tensors.items() if name.startswith("features.")}
-    found = VideoEmbeddings(tensors["embeddings"], features, meta["sources"], [tuple(pair) for pair in meta["skipped"]])
+    sources = [_resolve(source, Path(path).parent) for source in meta["sources"]]
+    found = VideoEmbeddings(tensors["embeddings"], features, sources, [tuple(pair) for pair in meta["skipped"]])
     return found, meta["model"]
+
+
+def _absolute(source):
+    """A path source made absolute (frame tensors' integer positions stay as they are)."""
+    return os.path.abspath(source) if isinstance(source, (str, os.PathLike)) else source
+
+
+def _resolve(source, folder: Path):
+    """A stored source path; relative ones (files written before 0.3) are tried beside the file first."""
+    if not isinstance(source, str) or os.path.isabs(source):
+        return source
+    beside = folder / source
+    return str(beside.resolve()) if beside.exists() else os.path.abspath(source)
+
+
+def drop_missing(found: VideoEmbeddings) -> VideoEmbeddings:
+    """The rows whose source file still exists; the others join `skipped` ("source file missing")."""
+    keep = [row for row, source in enumerate(found.sources) if Path(source).is_file()]
+    if len(keep) == len(found):
+        return found
+    kept = set(keep)
+    gone = [(source, "source file missing") for row, source in enumerate(found.sources) if row not in kept]
+    rows = torch.tensor(keep, dtype=torch.long)
+    return VideoEmbeddings(found.embeddings[rows], {name: value[rows] for name, value in found.features.items()},
+                           [found.sources[row] for row in keep], list(found.skipped) + gone)
 
 
 def merge(parts) -> VideoEmbeddings:

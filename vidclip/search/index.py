@@ -15,7 +15,7 @@ import torch
 
 from vidclip.search import ann
 from vidclip.search.index_file import IndexFileReader, file_signature, write_index_file
-from vidclip.errors import ModelMismatchError
+from vidclip.errors import IndexFileError, ModelMismatchError
 
 
 def check_same_model(expected: dict, given: dict, where) -> None:
@@ -169,9 +169,12 @@ class VideoIndex:
         for name in reader.names():
             if name.startswith("features."):
                 index._features[name[len("features."):]] = [reader.array(name, verify=verify)]
-        index._ann = ann.from_bytes(reader.array("ann", verify=verify), index.spec)
+        try:
+            index._ann = ann.from_bytes(reader.array("ann", verify=verify), index.spec)
+        except (RuntimeError, KeyError, TypeError) as error:  # FAISS refuses the bytes, or the spec is unusable
+            raise IndexFileError(f"{path}: the FAISS index in it cannot be read ({error}): rebuild the index") from None
         if index._ann.ntotal != len(index.sources):
-            raise ValueError(f"{path}: {index._ann.ntotal} vectors for {len(index.sources)} videos: rebuild the index")
+            raise IndexFileError(f"{path}: {index._ann.ntotal} vectors for {len(index.sources)} videos: rebuild the index")
         return index
 
     def _require_model(self, action: str) -> None:

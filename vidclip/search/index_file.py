@@ -17,8 +17,11 @@ import numpy as np
 from vidclip.atomic import atomic_path
 from vidclip.errors import IndexFileError
 
-FORMAT = "vidclip.index/1"
+FORMAT = "vidclip.index/2"  # 2: the manifest has its own checksum (1 is still read)
+_READABLE = ("vidclip.index/1", FORMAT)
 _MANIFEST_KEY = "vidclip.index"
+_MANIFEST_SHA_KEY = "vidclip.index.sha256"  # so that no changed byte of the header goes unnoticed
+_REBUILD = "rebuild it with `vidclip index build`"
 _HASH_CHUNK = 1 << 24  # bytes hashed per step when streaming a large array
 
 
@@ -39,8 +42,13 @@ def write_index_file(path, arrays: dict, manifest: dict) -> None:
     manifest["arrays"] = {
         name: {"sha256": sha256_array(a), "shape": list(a.shape), "dtype": str(a.dtype)} for name, a in arrays.items()
     }
+    text = json.dumps(manifest)
     with atomic_path(path) as tmp:
-        save_file(arrays, str(tmp), metadata={_MANIFEST_KEY: json.dumps(manifest)})
+        save_file(arrays, str(tmp), metadata={_MANIFEST_KEY: text, _MANIFEST_SHA_KEY: _sha256_text(text)})
+
+
+def _sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _read_header(path: Path) -> dict:
@@ -53,16 +61,20 @@ def _read_header(path: Path) -> dict:
         header_len = int.from_bytes(head, "little")
         if header_len > size - 8:
             raise IndexFileError(
-                f"{path}: truncated index file ({size} bytes, header alone needs {header_len + 8}): "
-                "rebuild it with `vidclip index build`"
+                f"{path}: not a vidclip index, or a truncated one ({size} bytes, its header alone would need "
+                f"{header_len + 8}): rebuild it with `vidclip index build`"
             )
         try:
             header = json.loads(f.read(header_len))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise IndexFileError(f"{path}: not a vidclip index (unreadable header: {error})") from None
-    if not isinstance(header, dict) or _MANIFEST_KEY not in header.get("__metadata__", {}):
+    if not isinstance(header, dict) or not isinstance(header.get("__metadata__"), dict) \
+            or _MANIFEST_KEY not in header["__metadata__"]:
         raise IndexFileError(f"{path}: not a vidclip index (no manifest in the header)")
-    ends = [entry["data_offsets"][1] for name, entry in header.items() if name != "__metadata__"]
+    try:
+        ends = [int(entry["data_offsets"][1]) for name, entry in header.items() if name != "__metadata__"]
+    except (KeyError, IndexError, TypeError, ValueError):
+        raise IndexFileError(f"{path}: corrupted index header (bad array offsets): {_REBUILD}") from None
     expected = 8 + header_len + max(ends, default=0)
     if size < expected:
         raise IndexFileError(
@@ -84,13 +96,24 @@ class IndexFileReader:
         if not self.path.is_file():
             raise FileNotFoundError(f"no index file at {self.path}")
         header = _read_header(self.path)
+        metadata = header["__metadata__"]
+        text = metadata[_MANIFEST_KEY]
         try:
-            self.manifest = json.loads(header["__metadata__"][_MANIFEST_KEY])
-        except json.JSONDecodeError as error:
-            raise IndexFileError(f"{self.path}: corrupted manifest ({error})") from None
-        if self.manifest.get("format") != FORMAT:
-            raise IndexFileError(f"{self.path}: unsupported index format {self.manifest.get('format')!r}, expected {FORMAT}")
-        self._file = safe_open(str(self.path), framework="np")
+            self.manifest = json.loads(text)
+        except (TypeError, json.JSONDecodeError) as error:
+            raise IndexFileError(f"{self.path}: corrupted manifest ({error}): {_REBUILD}") from None
+        if not isinstance(self.manifest, dict) or self.manifest.get("format") not in _READABLE:
+            found = self.manifest.get("format") if isinstance(self.manifest, dict) else None
+            raise IndexFileError(f"{self.path}: unsupported index format {found!r}, expected {FORMAT}")
+        checksum = metadata.get(_MANIFEST_SHA_KEY)
+        if (checksum is None and self.manifest["format"] != "vidclip.index/1") or \
+                (checksum is not None and checksum != _sha256_text(text)) or set(metadata) - {_MANIFEST_KEY, _MANIFEST_SHA_KEY}:
+            raise IndexFileError(f"{self.path}: the index header was modified or corrupted (manifest checksum): {_REBUILD}")
+        _check_manifest(self.path, self.manifest, header)
+        try:
+            self._file = safe_open(str(self.path), framework="np")
+        except Exception as error:  # safetensors' own error type
+            raise IndexFileError(f"{self.path}: corrupted index file ({error}): {_REBUILD}") from None
 
     def names(self):
         return list(self.manifest["arrays"])
@@ -99,18 +122,32 @@ class IndexFileReader:
         """The whole array, verified against its sha256 unless verify=False."""
         if name not in self.manifest["arrays"]:
             raise IndexFileError(f"{self.path}: array {name!r} missing from the manifest")
-        array = self._file.get_tensor(name)
+        try:
+            array = self._file.get_tensor(name)
+        except Exception as error:  # safetensors' own error type
+            raise IndexFileError(f"{self.path}: array {name!r} unreadable ({error}): {_REBUILD}") from None
         if verify:
             self.verify(name, array)
         return array
 
     def verify(self, name: str, array: np.ndarray) -> None:
         expected = self.manifest["arrays"][name]
-        if list(array.shape) != expected["shape"] or sha256_array(array) != expected["sha256"]:
+        if list(array.shape) != expected["shape"] or str(array.dtype) != expected["dtype"] \
+                or sha256_array(array) != expected["sha256"]:
             raise IndexFileError(
                 f"{self.path}: checksum mismatch in array {name!r}: the file was modified or corrupted; "
                 "rebuild it with `vidclip index build`"
             )
+
+
+def _check_manifest(path, manifest: dict, header: dict) -> None:
+    """The fields readers rely on are there, with the right types, and name the header's arrays."""
+    arrays = manifest.get("arrays")
+    ok = isinstance(arrays, dict) and isinstance(manifest.get("model"), dict) and isinstance(manifest.get("spec"), dict) \
+        and isinstance(manifest.get("kind"), str) and set(arrays) == set(header) - {"__metadata__"} \
+        and all(isinstance(entry, dict) and {"sha256", "shape", "dtype"} <= set(entry) for entry in arrays.values())
+    if not ok:
+        raise IndexFileError(f"{path}: corrupted manifest (fields missing or of the wrong type): {_REBUILD}")
 
 
 def file_signature(path) -> dict:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import math
 import os
 import re
 import types
@@ -94,8 +95,8 @@ class DataConfig:
 
 @dataclass
 class OptimConfig:
-    lr: float = _f(1e-4, "learning rate of the new modules (adapter, heads)", min=0)
-    tower_lr: float = _f(1e-7, "learning rate of the pretrained towers", min=0)
+    lr: float = _f(1e-4, "learning rate of the new modules (adapter, heads)", gt=0)
+    tower_lr: float = _f(1e-7, "learning rate of the pretrained towers (0 with frozen towers)", min=0)
     weight_decay: float = _f(0.2, "AdamW weight decay (not on norms, biases, embeddings)", min=0)
     betas: list[float] = _f([0.9, 0.98], "AdamW betas", length=2)
     eps: float = _f(1e-6, "AdamW epsilon", gt=0)
@@ -252,6 +253,8 @@ def _coerce(value, tp, path: str):
     if not ok:
         hint = " (quote it to pass text)" if tp is str and isinstance(value, (int, float)) else ""
         raise ConfigError(f"{path}: expected {_describe(tp)}, got {_show(value)}{hint}")
+    if tp is float and not math.isfinite(value):  # NaN passes every range check: refuse it here
+        raise ConfigError(f"{path}: expected a finite number, got {value!r}")
     return float(value) if tp is float else value
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from vidclip.errors import InputError
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -54,7 +56,8 @@ def pick_device(device=None, local_rank=0):
     if not want_cuda:
         return torch.device("cpu")
     if not torch.cuda.is_available():
-        raise RuntimeError(f"device {device!r} was requested but CUDA is not available")
+        raise InputError(f"device {device!r} was requested but CUDA is not available here: use --device cpu "
+                         "(or a machine with a GPU and a CUDA build of torch)")
     torch.cuda.set_device(local_rank)
     return torch.device("cuda", local_rank)
 

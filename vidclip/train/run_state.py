@@ -13,10 +13,12 @@ renames (last -> last.old, new -> last). A crash at any point leaves either `las
 complete, and `resolve()` picks whichever is; the previous good checkpoint is never modified in place.
 """
 
+import io
 import json
 import os
 import random
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -24,8 +26,8 @@ import numpy as np
 import torch
 
 from vidclip import checkpoint
-from vidclip.atomic import fsync_path, write_text_atomic
-from vidclip.errors import CheckpointError
+from vidclip.atomic import current_umask, fsync_path, remove_stale_temps, temp_prefix, write_text_atomic
+from vidclip.errors import CheckpointError, ConfigError
 
 LAST = "last"
 _OLD = "last.old"
@@ -75,15 +77,17 @@ def save_run_state(run_dir, *, model, optimizer, progress, scheduler=None, scale
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".last.", suffix=".tmp", dir=run_dir))
+    remove_stale_temps(run_dir / LAST)  # the half-written checkpoints of killed runs
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(LAST), suffix=".tmp", dir=run_dir))
     try:
+        os.chmod(tmp, 0o777 & ~current_umask())
         checkpoint.save(model, tmp)
-        torch.save({
+        _torch_save({
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "scaler": scaler.state_dict() if scaler is not None and scaler.is_enabled() else None,
         }, tmp / _STATE)
-        torch.save({"ranks": rng_states if rng_states is not None else [rng_state()]}, tmp / _RNG)
+        _torch_save({"ranks": rng_states if rng_states is not None else [rng_state()]}, tmp / _RNG)
         for name, data in (extra_files or {}).items():
             (tmp / name).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         (tmp / _PROGRESS).write_text(json.dumps(progress, indent=2, sort_keys=True) + "\n")
@@ -91,10 +95,20 @@ def save_run_state(run_dir, *, model, optimizer, progress, scheduler=None, scale
             fsync_path(file)
         fsync_path(tmp)
         _swap_in(run_dir, tmp)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(error, OSError) and error.errno is not None:  # name the checkpoint, not a file in its temp
+            raise type(error)(error.errno, error.strerror, str(run_dir / LAST)) from error
         raise
     return run_dir / LAST
+
+
+def _torch_save(obj, path):
+    """torch.save through a Python write: a full disk is then an OSError(ENOSPC), not torch's
+    "enforce fail at inline_container.cc"."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    Path(path).write_bytes(buffer.getbuffer())
 
 
 def _swap_in(run_dir, new):
@@ -149,6 +163,30 @@ def restore_run_state(checkpoint_dir, *, model, optimizer=None, scheduler=None, 
 
 def save_run_config(run_dir, config_dict):
     write_text_atomic(Path(run_dir) / _CONFIG, json.dumps(config_dict, indent=2, sort_keys=True) + "\n")
+
+
+def holds_run(run_dir) -> bool:
+    """Whether a folder already holds (part of) a training run: its config, metrics or a checkpoint."""
+    run_dir = Path(run_dir)
+    return any((run_dir / name).exists() for name in (_CONFIG, LAST, _OLD, "metrics.jsonl"))
+
+
+def claim_run_dir(out_dir, *, overwrite=False, default=False):
+    """The folder a new run writes to. One that holds a run is refused (its checkpoint and metrics
+    would be replaced) unless `overwrite`; the default folder instead moves on to a free name
+    (`runs/default-2`, ...), so repeated quick runs never replace each other."""
+    out_dir = Path(out_dir)
+    if overwrite or not holds_run(out_dir):
+        return out_dir
+    if default:
+        number = 2
+        while holds_run(out_dir.with_name(f"{out_dir.name}-{number}")):
+            number += 1
+        free = out_dir.with_name(f"{out_dir.name}-{number}")
+        print(f"{out_dir} holds an earlier run; this one goes to {free}", file=sys.stderr)
+        return free
+    raise ConfigError(f"train.out_dir: {out_dir} already holds a run; continue it with --resume {out_dir}, "
+                      f"replace it with --overwrite, or set another train.out_dir")
 
 
 def read_run_config(run_dir):

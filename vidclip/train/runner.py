@@ -4,6 +4,7 @@ Kept apart from the loop so the loop stays usable from Python with any model, da
 (the demo and the tests do that), and apart from the CLI so `vidclip train` stays a thin shell.
 """
 
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -12,7 +13,7 @@ import torch
 
 from vidclip.train import distributed, run_state
 from vidclip.errors import ConfigError, EmptyDatasetError
-from vidclip.train.config import config_from_dict, config_to_dict
+from vidclip.train.config import TrainConfig, config_from_dict, config_to_dict
 
 logger = logging.getLogger("vidclip.train")
 
@@ -36,8 +37,11 @@ def create_video_model(config, device):
 
     m = config.model
     torch.manual_seed(config.train.seed)  # the same initial weights on every rank and every rerun
-    model = create_model(m.name, pretrained=m.pretrained, adapter=m.adapter, num_frames=m.num_frames,
-                   freeze=None if m.freeze == "auto" else m.freeze, **m.adapter_options)
+    try:
+        model = create_model(m.name, pretrained=m.pretrained, adapter=m.adapter, num_frames=m.num_frames,
+                             freeze=None if m.freeze == "auto" else m.freeze, **m.adapter_options)
+    except ValueError as error:  # unknown architecture, pretrained or adapter option: a config mistake
+        raise ConfigError(f"model: {error}") from error
     return model.to(device)
 
 
@@ -166,8 +170,12 @@ def resume_config(run_dir, overrides=()):
     return config_from_dict(apply_overrides(run_state.read_run_config(run_dir), list(overrides)))
 
 
-def train(config, *, resume=None, device=None):
-    """Run (or resume) training in this process (or its torchrun process group); returns the summary."""
+def train(config, *, resume=None, device=None, overwrite=False):
+    """Run (or resume) training in this process (or its torchrun process group); returns the summary.
+
+    A fresh run refuses an out_dir that holds a run (see `run_state.claim_run_dir`) unless
+    `overwrite`; the run folder is locked while training, so two runs never write into one.
+    """
     mode = config.train.distributed
     if mode == "ddp" and int(os.environ.get("WORLD_SIZE", "1")) < 2:
         raise ConfigError("train.distributed: 'ddp' needs several processes; launch with "
@@ -175,14 +183,29 @@ def train(config, *, resume=None, device=None):
     info = distributed.DistInfo(device=distributed.pick_device(device)) if mode == "none" else \
         distributed.init_distributed(device=device)
     try:
-        return _train(config, info, resume)
+        return _train(config, info, resume, overwrite)
     finally:
         distributed.cleanup()
 
 
-def _train(config, info, resume):
+def _train(config, info, resume, overwrite):
     """Own frame, so the trainer (and DDP) are gone before the process group is destroyed."""
-    run_dir = Path(resume) if resume is not None else Path(config.train.out_dir)
-    trainer = build_trainer(config, info, run_dir=run_dir)
-    checkpoint = run_state.resolve(run_dir) if resume is not None else None
-    return trainer.run(resume_from=checkpoint)
+    from vidclip.locking import locked
+
+    if resume is not None:
+        run_dir = Path(resume)
+        run_state.resolve(run_dir)  # a clear error before the model is built
+    else:
+        run_dir = run_state.claim_run_dir(config.train.out_dir, overwrite=overwrite,
+                                          default=config.train.out_dir == _DEFAULT_OUT_DIR)
+        config.train.out_dir = str(run_dir)
+    distributed.barrier()  # every rank has looked at the folder before rank 0 writes into it
+    if info.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)  # so its lock is always RUN_DIR/.lock
+    with locked(run_dir, wait=False, what="run folder") if info.is_main else contextlib.nullcontext():
+        trainer = build_trainer(config, info, run_dir=run_dir)
+        checkpoint = run_state.resolve(run_dir) if resume is not None else None
+        return trainer.run(resume_from=checkpoint)
+
+
+_DEFAULT_OUT_DIR = TrainConfig.out_dir
