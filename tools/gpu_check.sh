@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu_check_out}
 mkdir -p "$OUT"
 PY=${PYTHON:-python3}
-if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
+if ! "$PY" -c "import open_clip, av, lemminflect" 2>/dev/null && ls .whl/*.whl >/dev/null 2>&1; then  # the bare device
     "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/vidclip-site .whl/*.whl \
         || { echo "gpu_check: installing the carried wheels failed" >&2; exit 2; }
     export PYTHONPATH="/tmp/vidclip-site"
