@@ -6,10 +6,9 @@ Generates the synthetic shape videos (`vidclip synth`; reused when already there
 open_clip CLIP on still frames with static captions (stage 1), adapts it to 8-frame clips with meanP,
 seqTransf, temporal prompts, VDI and GLSCL (stage 2, visual tower frozen), evaluates each on held-out
 clips and a novel-composition split, and writes OUT/results.json, OUT/report.md and PNG plots.
-Budgets and learning rates come from configs/synthetic_*.yaml (installed with vidclip). Measured: 14 min
-11 s for `make demo` on 2 CPU cores, setup included (data 17 s, stage 1 about 140 s, stage 2 32-295 s per
-method); while the
-vision tower is frozen, each training frame goes through it once (cached features) instead of every step.
+Budgets and learning rates come from configs/synthetic_*.yaml (installed with vidclip). Measured: 14-16 min
+for `make demo` on 2 CPU cores, setup included, with the machine's load (data 20 s, stage 1 140-190 s,
+stage 2 32-324 s per method); while the vision tower is frozen, each training frame goes through it once (cached features) instead of every step.
 
 Metrics: twin_acc (a clip's own caption vs. its temporal twin's: same frames reversed; 50% for any
 order-blind model), t2v_R1 (test split), novel_t2v_R1 (unseen action-shape pairs), zeroshot_top1
