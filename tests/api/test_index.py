@@ -22,6 +22,9 @@ def test_search_finds_each_colour(model, collection):
     for name in collection[1]:
         path, score = index.search(f"a {name} video", k=3)[0]
         assert path.endswith(f"{name}.mp4") and score == pytest.approx(1.0, abs=1e-3)
+    # text features computed once by the caller give the same ranking and scores as the text itself
+    text = model.text_features(["a red video"])
+    assert index.search(text, k=3) == index.search("a red video", k=3)
 
 
 def test_empty_query_is_refused(model, collection):

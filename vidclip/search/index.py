@@ -106,7 +106,8 @@ class VideoIndex:
         return torch.from_numpy(self._ann.reconstruct_batch(np.asarray(rows, dtype=np.int64)))
 
     def search(self, query, k: int = 5, *, candidates: int | None = None) -> list:
-        """[(path, score)] best first for a text (or a (D,) query vector: coarse scores only).
+        """[(path, score)] best first for a text, its features (`Pipeline.text_features([text])`, when the
+        caller needs them too) or a (D,) query vector (coarse scores only).
 
         The `candidates` best by embedding (default 10 k) are re-scored by the model's head.
         """
@@ -115,8 +116,10 @@ class VideoIndex:
         text = None
         if isinstance(query, str):
             self._require_model("search by text")
-            text = self.model.text_features([query])
-            query = text["embedding"][0]
+            query = self.model.text_features([query])
+        if isinstance(query, dict):
+            self._require_model("search by text features")
+            text, query = query, query["embedding"][0]
         query = torch.as_tensor(query, dtype=torch.float32).flatten()
         if len(self) == 0:
             return []

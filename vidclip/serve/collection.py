@@ -75,19 +75,20 @@ class Collection:
     # ---- search -------------------------------------------------------------------------
     def search(self, query: str, k: int) -> list:
         """[{"id", "name", "score", "at"}] best first; `at` is where (0-1 of the video) the query matches best."""
-        found = self.index.search(query, k=k)
+        text = self.pipeline.text_features([query])  # encoded once: the search and the thumbnails share it
+        found = self.index.search(text, k=k)
         ids = [self._rows[path] for path, _ in found]
-        at = self._best_positions(query, ids)
+        at = self._best_positions(text["embedding"][0], ids)
         return [{"id": i, "name": self.name(i), "score": round(score, 4), "at": round(a, 4)}
                 for i, (_, score), a in zip(ids, found, at)]
 
-    def _best_positions(self, query: str, ids: list) -> list:
-        """For each video, the centre of its sampled frame closest to the query (0-1), from the index's
-        per-frame features (frames sampled at the centres of equal segments); the middle without them."""
+    def _best_positions(self, text: torch.Tensor, ids: list) -> list:
+        """For each video, the centre of its sampled frame closest to `text` (the query's (D,) embedding),
+        as 0-1 of the video, from the index's per-frame features (frames sampled at the centres of equal
+        segments); the middle without them."""
         features = self.index.features()
         if "frames" not in features or not ids:
             return [0.5] * len(ids)
-        text = self.pipeline.embed_texts([query])[0]  # (D,)
         frames = torch.from_numpy(features["frames"][ids]).float()  # (V, T, D)
         mask = torch.ones(frames.shape[:2], dtype=torch.bool)  # (V, T)
         if "frame_mask" in features:
