@@ -103,11 +103,12 @@ def run(args) -> int:
         device = pick_device(args.device)
         annotations = load_annotations(args.data, format=args.format, video_root=args.video_root,
                                        **_options(args.option))
+        querybank = _querybank(args)  # before the model loads: a missing bank fails in a second
         model = _load(args, device)
         metrics = evaluate_annotations(model, annotations, task=args.task, device=device, num_frames=args.num_frames,
                                        batch_size=args.batch_size, workers=args.workers, templates=args.templates,
                                        ties=args.ties, v2t_rank=args.v2t_rank, rerank=args.rerank,
-                                       querybank=_querybank(args), out_dir=args.out)
+                                       querybank=querybank, out_dir=args.out)
     except (CheckpointError, AnnotationError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
