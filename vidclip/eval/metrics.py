@@ -275,7 +275,7 @@ def moment_metrics(
 
 # ----------------------------------------------------------------------------- highlights
 
-HIGHLIGHT_CLIP_SECONDS = 2.0  # QVHighlights rates saliency per 2-second clip
+SALIENCY_CLIP_SECONDS = 2.0  # QVHighlights rates saliency per 2-second clip
 HIGHLIGHT_LEVELS = {"Fair": 2, "Good": 3, "VeryGood": 4}  # lowest annotator score (0-4) that counts as a highlight
 
 
@@ -285,7 +285,7 @@ def saliency_labels(duration: float, relevant_clip_ids, saliency_scores) -> np.n
     num_clips = int(duration / 2), as the official `mk_gt_scores`; ids past it are ignored.
     """
     scores = np.asarray(saliency_scores, dtype=np.float64).reshape(len(relevant_clip_ids), -1)  # (R, A)
-    full = np.zeros((int(duration / HIGHLIGHT_CLIP_SECONDS), scores.shape[1]))  # (C, A)
+    full = np.zeros((int(duration / SALIENCY_CLIP_SECONDS), scores.shape[1]))  # (C, A)
     ids = np.asarray(relevant_clip_ids, dtype=np.int64)
     keep = (ids >= 0) & (ids < len(full))
     full[ids[keep]] = scores[keep]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from vidclip.eval.metrics import SALIENCY_CLIP_SECONDS  # QVHighlights' 2-second clips, as the labels
 from vidclip.moments.frame_features import compute_frame_features
 from vidclip.moments.windows import rank_windows, temporal_nms
 
-SALIENCY_CLIP_SECONDS = 2.0  # QVHighlights scores saliency per 2-second clip
 
 
 def cached_frame_features(model, video, *, fps: float = 1.0, cache=None):
