@@ -30,3 +30,32 @@ def attention_pool(query, keys, mask, temperature):
     logits = torch.einsum("bd,btd->bt", query, keys) / temperature  # (B, T)
     weights = logits.masked_fill(~mask, float("-inf")).softmax(dim=-1)  # (B, T)
     return torch.einsum("bt,btd->bd", weights, keys)
+
+
+def motion_loss(frames, mask):
+    """EZ-CLIP's motion loss (`utils/KLLoss.py`, `Motion_loss`): 1 / (C + V + 1), to be minimised.
+
+    frames (B, T, D) raw per-frame embeddings, mask (B, T) with each clip's frames first (as
+    `collate_videos` pads). C: mean |x[t+1] - x[t-1]| / 2 over frames, channels and clips, the ends
+    repeating their edge frame; V: the unbiased variance over time, averaged over channels and clips.
+    Padded frames are left out (the official clips are never padded).
+    """
+    lengths = mask.sum(dim=1)  # (B,)
+    last = (lengths - 1).clamp_min(0)[:, None]  # (B, 1)
+    steps = torch.arange(frames.shape[1], device=frames.device)[None]  # (1, T)
+    after = torch.minimum(steps + 1, last)[..., None].expand_as(frames)  # (B, T, D) index of x[t+1]
+    before = torch.minimum((steps - 1).clamp_min(0), last)[..., None].expand_as(frames)  # index of x[t-1]
+    central = (frames.gather(1, after) - frames.gather(1, before)).abs() / 2  # (B, T, D)
+    change = masked_mean(central.mean(dim=-1), mask, dim=1).mean()
+    centred = frames - masked_mean(frames, mask[..., None], dim=1)[:, None]  # (B, T, D)
+    variance = (centred.square() * mask[..., None]).sum(dim=1) / (lengths - 1).clamp_min(1)[:, None]  # (B, D)
+    return 1.0 / (change + variance.mean() + 1.0)
+
+
+def soft_label_kl(logits, labels, *, sharpness=10.0):
+    """ActionCLIP's KLLoss (EZ-CLIP `utils/KLLoss.py`): logits (B, B) of each clip against each clip's
+    class text; the target row is softmax(10 * same_label), so every clip of the class counts as a
+    positive. KLDivLoss's element mean times the batch size = the sum over rows / B."""
+    same = (labels[:, None] == labels[None, :]).to(logits.dtype)  # (B, B)
+    target = (sharpness * same).softmax(dim=1)
+    return F.kl_div(logits.log_softmax(dim=1), target, reduction="sum") / logits.shape[0]

@@ -43,7 +43,8 @@ class VideoCLIP(nn.Module):
         """tokens (B, L) LongTensor (or list[str]) -> feature dict with "embedding" (B, D)."""
         if not torch.is_tensor(tokens):
             tokens = self.tokenize(tokens).to(self.clip.logit_scale.device)
-        eot, words, word_mask = run_text(self.clip, tokens)
+        block_fn = self.adapter.text_block if self.adapter.hooks_text_blocks else None
+        eot, words, word_mask = run_text(self.clip, tokens, block_fn=block_fn)
         return self.adapter.text(eot, words, word_mask)
 
     def encode_text(self, tokens):

@@ -5,6 +5,8 @@ Nothing here re-implements a tower: the vision path calls the ViT's `_embeds`, i
 (temporal prompts); the text path follows `CLIP.encode_text` but also keeps the token states.
 """
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from einops import rearrange
@@ -49,8 +51,11 @@ def run_vision(visual: VisionTransformer, images, *, block_fn=None, return_patch
     return pooled, patches
 
 
-def run_text(clip: nn.Module, tokens):
+def run_text(clip: nn.Module, tokens, *, block_fn=None):
     """tokens (B, L) -> EOT embedding (B, D), projected word states (B, L', D), word mask (B, L').
+
+    block_fn(index, block, x, attn_mask) replaces `block(x, attn_mask=attn_mask)` when given (EZ-CLIP's
+    text adapters).
 
     With a causal text tower and EOT pooling, the columns after the last EOT of the batch are
     padding that no kept position attends to: they are dropped (L' <= L), which is exact and saves
@@ -64,7 +69,14 @@ def run_text(clip: nn.Module, tokens):
     x = clip.token_embedding(tokens).to(cast_dtype)  # (B, L, W)
     x = x + clip.positional_embedding[:length].to(cast_dtype)
     mask = clip.attn_mask[:length, :length] if clip.attn_mask is not None else None
-    x = clip.ln_final(clip.transformer(x, attn_mask=mask))  # (B, L, W)
+    if block_fn is None:
+        x = clip.transformer(x, attn_mask=mask)  # (B, L, W)
+    else:
+        use_ckpt = clip.transformer.grad_checkpointing and torch.is_grad_enabled()
+        for index, block in enumerate(clip.transformer.resblocks):
+            step = partial(block_fn, index, block, attn_mask=mask)
+            x = checkpoint(step, x, use_reentrant=False) if use_ckpt else step(x)
+    x = clip.ln_final(x)  # (B, L, W)
     eos_id = getattr(clip, "text_eos_id", None)
     pooled = text_global_pool(x, tokens, clip.text_pool_type, eos_token_id=eos_id)  # (B, W)
     pooled, words = _project(clip.text_projection, pooled), _project(clip.text_projection, x)

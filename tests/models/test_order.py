@@ -8,9 +8,7 @@ from model_testing import perturb_new_parameters, random_frames
 
 def _features(model, frames):
     with torch.no_grad():
-        video = model.video_features(frames)
-    # GLSCL's embedding is meanP (for indexing); its order-aware part is the local queries
-    return video["queries"] if "queries" in video else video["embedding"]
+        return model.encode_video(frames)
 
 
 def test_meanp_is_order_invariant(tiny):

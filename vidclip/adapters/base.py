@@ -24,6 +24,7 @@ class Adapter(nn.Module):
     name = "base"
     default_freeze = "none"  # which towers stay frozen unless the caller says otherwise
     hooks_vision_blocks = False  # True: `vision_block` runs every ViT block
+    hooks_text_blocks = False  # True: `text_block` runs every text block
     needs_patches = False  # True: `video` reads the projected patch tokens (B, T, P, D)
 
     def __init__(self, *, clip, num_frames, **options):
@@ -33,6 +34,9 @@ class Adapter(nn.Module):
 
     def vision_block(self, index, block, x, *, num_frames, frame_mask):
         return block(x)
+
+    def text_block(self, index, block, x, *, attn_mask):
+        return block(x, attn_mask=attn_mask)
 
     def video(self, frames, frame_mask, patches=None):
         """frames (B, T, D) projected per-frame embeddings -> feature dict."""

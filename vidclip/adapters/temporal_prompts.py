@@ -1,16 +1,32 @@
-"""EZ-CLIP temporal visual prompts: one learnable prompt per frame per ViT layer.
+"""EZ-CLIP temporal visual prompts and adapters, after the official `clip/model.py`
+(`ResidualAttentionBlock.forward`, `Transformer.__init__`/`forward`, `Adapter`) and `train.py`.
 
-In every block: prompt_t = P[l, t] + mean of frame t's tokens; the T prompts of a video attend to
-each other over time through the block's own LN + attention (`vidclip.kernels.temporal_attention`);
-each frame's tokens then attend to their prompt as one extra key/value in spatial attention; the
-prompt is dropped after the block. A zero-init bottleneck adapter follows the attention.
+Vision blocks: prompt_t = dropout(P[l, t]) + mean of frame t's tokens; the T prompts of a video
+attend to each other over time through the block's own LN + attention
+(`vidclip.kernels.temporal_attention`), and that output *replaces* the prompt; each frame's tokens
+attend to their prompt as one extra key/value in spatial attention; the prompt is dropped after the
+attention, a bottleneck adapter follows it (x + up(gelu(down(x)))), then the block's MLP. Text blocks
+get the same adapter after their attention. P starts uniform in +-sqrt(6 / (3 * 16 * 16 + width)) (the
+official init, its 16 x 16 patch hard-coded); only prompts and adapters train. The motion loss
+(`vidclip.losses.motion_loss`, weight 1) acts on the raw per-frame embeddings.
 
 Identity at init: an extra key changes every softmax denominator, so the prompt's share is gated.
 Softmax over N real keys + the prompt key splits exactly into (real-only attention, prompt weight
 alpha); the block uses real + g * alpha * (v_prompt - real) with per-channel gates g = 0 at init.
 g = 1 is exactly EZ-CLIP's appended token. The split is computed in one pass over the (N x N)
-logits plus one (N x 1) column for the prompt key, not a second attention.
+logits plus one (N x 1) column for the prompt key, not a second attention. The adapters' up
+projections start at zero (official: PyTorch's default init), for the same reason.
+
+Deliberate deviations, each an option or a necessity:
+- prompt_residual=False (official); True adds the temporal output to the prompt instead, keeping each
+  prompt anchored to its own frame's mean token (vidclip's earlier form; a pre-norm block's habit).
+- padded frames are masked out of the temporal attention and the motion loss (official clips are
+  never padded); other clip lengths resample the learned prompts over time.
+- no stochastic depth (official drop_path up to 0.1 over the vision layers): the demo's tiny towers
+  have 3 layers.
 """
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -18,7 +34,7 @@ from einops import rearrange, repeat
 from torch import nn
 
 from vidclip.kernels import temporal_attention
-from vidclip.losses import masked_mean
+from vidclip.losses import motion_loss
 from vidclip.adapters.base import Adapter, register
 from vidclip.adapters.bottleneck import Bottleneck
 from vidclip.towers import BlockParts
@@ -29,14 +45,20 @@ class TemporalPrompts(Adapter):
     name = "prompts"
     default_freeze = "towers"
     hooks_vision_blocks = True
+    hooks_text_blocks = True
 
-    def __init__(self, *, clip, num_frames, reduction=4, motion_weight=0.1):
-        super().__init__(clip=clip, num_frames=num_frames, reduction=reduction, motion_weight=motion_weight)
+    def __init__(self, *, clip, num_frames, reduction=4, motion_weight=1.0, prompt_dropout=0.1, prompt_residual=False):
+        super().__init__(clip=clip, num_frames=num_frames, reduction=reduction, motion_weight=motion_weight,
+                         prompt_dropout=prompt_dropout, prompt_residual=prompt_residual)
         width, layers = clip.visual.transformer.width, len(clip.visual.transformer.resblocks)
-        self.motion_weight = motion_weight
-        self.prompts = nn.Parameter(torch.randn(layers, num_frames, width) * 0.02)  # (L, T, W)
+        self.motion_weight, self.prompt_residual = motion_weight, prompt_residual
+        bound = math.sqrt(6.0 / (3 * 16 * 16 + width))
+        self.prompts = nn.Parameter(torch.empty(layers, num_frames, width).uniform_(-bound, bound))  # (L, T, W)
+        self.prompt_dropout = nn.Dropout(prompt_dropout)
         self.gates = nn.Parameter(torch.zeros(layers, width))  # (L, W): prompt share, 0 = identity
         self.adapters = nn.ModuleList(Bottleneck(dim=width, reduction=reduction) for _ in range(layers))
+        text_width, text_layers = clip.transformer.width, len(clip.transformer.resblocks)
+        self.text_adapters = nn.ModuleList(Bottleneck(dim=text_width, reduction=reduction) for _ in range(text_layers))
 
     def _frame_prompts(self, index, num_frames):
         prompts = self.prompts[index]  # (T0, W)
@@ -47,11 +69,23 @@ class TemporalPrompts(Adapter):
     def vision_block(self, index, block, x, *, num_frames, frame_mask):
         parts = BlockParts(block)
         batch = x.shape[0] // num_frames
-        prompt = repeat(self._frame_prompts(index, num_frames), "t w -> (b t) w", b=batch) + x.mean(dim=1)  # (B*T, W)
-        prompt = prompt[:, None] + block.ls_1(self._temporal(parts, prompt[:, None], num_frames, frame_mask))  # (B*T, 1, W)
+        learned = self.prompt_dropout(self._frame_prompts(index, num_frames))  # (T, W): one mask for the batch
+        prompt = repeat(learned, "t w -> (b t) 1 w", b=batch) + x.mean(dim=1, keepdim=True)  # (B*T, 1, W)
+        temporal = block.ls_1(self._temporal(parts, prompt, num_frames, frame_mask))  # (B*T, 1, W)
+        prompt = prompt + temporal if self.prompt_residual else temporal
         x = x + block.ls_1(self._spatial(parts, self.gates[index], x, prompt))
         x = x + self.adapters[index](x)
         return parts.feed_forward(x)
+
+    def text_block(self, index, block, x, *, attn_mask):
+        x = x + block.ls_1(block.attention(q_x=block.ln_1(x), attn_mask=attn_mask))
+        x = x + self.text_adapters[index](x)
+        return x + block.ls_2(block.mlp(block.ln_2(x)))
+
+    def video(self, frames, frame_mask, patches=None):
+        out = super().video(frames, frame_mask, patches)
+        out["frame_norms"] = frames.norm(dim=-1)  # (B, T): the raw embeddings are frames * norms (motion loss)
+        return out
 
     @staticmethod
     def _temporal(parts, prompt, num_frames, frame_mask):
@@ -75,11 +109,7 @@ class TemporalPrompts(Adapter):
         return parts.out(rearrange(mixed, "n h l d -> n l h d"))  # (B*T, N, W)
 
     def losses(self, *, model, text, video, captions=None):
-        frames, mask = video["frames"], video["frame_mask"]  # (B, T, D) normalised, (B, T)
-        if frames.shape[1] < 2:
+        if not self.motion_weight:
             return {}
-        step = (frames[:, 1:] - frames[:, :-1]).norm(dim=-1)  # (B, T-1), in [0, 2]: scale-invariant
-        valid = mask[:, 1:] & mask[:, :-1]  # (B, T-1)
-        mean = masked_mean(step, valid, dim=1)  # (B,)
-        var = masked_mean((step - mean[:, None]) ** 2, valid, dim=1)  # (B,)
-        return {"motion": self.motion_weight * (1.0 / (mean + var + 1.0)).mean()}
+        raw = video["frames"] * video["frame_norms"][..., None]  # (B, T, D)
+        return {"motion": self.motion_weight * motion_loss(raw, video["frame_mask"])}

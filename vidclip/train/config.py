@@ -45,6 +45,7 @@ Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Schedule = Literal["cosine", "linear", "constant"]
 Sampling = Literal["uniform", "random"]
 OnInvalid = Literal["drop", "error"]
+ClassLoss = Literal["kl", "cross_entropy"]
 Distributed = Literal["auto", "none", "ddp"]
 Ties = Literal["pessimistic", "optimistic"]
 V2tRank = Literal["by_video", "by_caption"]
@@ -111,6 +112,8 @@ class OptimConfig:
 @dataclass
 class TrainConfig:
     task: str = _f("retrieval", "what is trained (vidclip.registry.TASKS)", choices=TASKS)
+    class_loss: ClassLoss = _f("kl", "classification objective: kl = EZ-CLIP's soft in-batch labels, "
+                                     "cross_entropy = every class prompt each step")
     epochs: int = _f(5, "passes over the training set (ignored when max_steps is set)", min=0)
     max_steps: int | None = _f(None, "optimizer steps; overrides epochs", min=1)
     batch_size: int = _f(128, "samples per optimizer step over all processes (the papers' batch size)", min=1)

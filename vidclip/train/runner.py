@@ -156,7 +156,8 @@ def build_trainer(config, dist_info, *, run_dir=None):
     annotations_by_set = check_data(config)
     annotations = annotations_by_set["data.train"]
     model = create_video_model(config, dist_info.device)
-    task = build_task(config.train.task, classes=annotations.classes, templates=config.data.templates)
+    task = build_task(config.train.task, classes=annotations.classes, templates=config.data.templates,
+                      class_loss=config.train.class_loss)
     dataset = video_dataset(annotations.records, config, model, train=True)
     return make_trainer(config, model=model, task=task, dataset=dataset, dist_info=dist_info,
                         run_dir=run_dir or config.train.out_dir, collate_fn=collate_videos,

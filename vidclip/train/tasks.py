@@ -14,6 +14,7 @@ registered in `vidclip.registry.TASKS` under the name `train.task` uses.
 import torch
 import torch.nn.functional as F
 
+from vidclip.losses import soft_label_kl
 from vidclip.registry import TASKS
 from vidclip.train.distributed import gather_list
 from vidclip.video.transforms import model_input
@@ -46,7 +47,7 @@ class Task:
     name = "base"
 
     @classmethod
-    def build(cls, *, classes=None, templates=None):
+    def build(cls, *, classes=None, templates=None, class_loss=None):
         return cls()
 
     @staticmethod
@@ -88,23 +89,31 @@ class MomentTask(Task):
 
 @TASKS.register
 class ClassificationTask(Task):
-    """Cross-entropy of each clip over all class prompts (EZ-CLIP style) + the adapter's losses.
+    """Clips against class prompts + the adapter's losses. `class_prompts[c]` lists class c's prompt texts.
 
-    `class_prompts[c]` lists the prompt texts of class c; their embeddings are averaged.
+    class_loss "kl" (default, EZ-CLIP's `train.py` with ActionCLIP's `KLLoss`): each clip gets one
+    random prompt of its class; the (B, B) clip-text logits are scored against soft in-batch labels
+    (`vidclip.losses.soft_label_kl`), both directions averaged; only B texts are encoded per step.
+    "cross_entropy": each clip against every class (prompt embeddings averaged), a plain
+    cross-entropy: every class is a negative every step, at the cost of encoding all prompts.
     """
 
     name = "classification"
 
-    def __init__(self, class_prompts):
+    def __init__(self, class_prompts, class_loss="kl"):
         if not class_prompts:
             raise ValueError("classification needs class names: the training annotations list no classes")
+        if class_loss not in ("kl", "cross_entropy"):
+            raise ValueError(f"class_loss={class_loss!r}: expected kl or cross_entropy")
         self.class_prompts = [list(prompts) for prompts in class_prompts]
+        self.class_loss = class_loss
 
     @classmethod
-    def build(cls, *, classes=None, templates=None):
+    def build(cls, *, classes=None, templates=None, class_loss=None):
         from vidclip.data.formats import class_prompts
 
-        return cls(class_prompts(classes or [], templates) if templates else class_prompts(classes or []))
+        prompts = class_prompts(classes or [], templates) if templates else class_prompts(classes or [])
+        return cls(prompts, class_loss or "kl")
 
     def class_text_features(self, model):
         """Feature dict (C, ...) with each class's prompt embeddings averaged and renormalised."""
@@ -115,17 +124,31 @@ class ClassificationTask(Task):
         out["embedding"] = F.normalize(out["embedding"], dim=-1)  # (C, D)
         return out
 
+    def sampled_prompts(self, labels):
+        """One prompt per clip, drawn at random among its class's prompts (official: a random text augmentation)."""
+        picks = [torch.randint(len(self.class_prompts[int(label)]), ()).item() for label in labels]
+        return [self.class_prompts[int(label)][pick] for label, pick in zip(labels, picks)]
+
     def losses(self, model, batch, gather):
         labels = batch["label"].to(model_device(model))
         if (labels < 0).any():
             raise ValueError("the classification task needs a class label for every sample")
         video = batch_video_features(model, batch)
-        text = self.class_text_features(model)
-        logits = model.clip.logit_scale.exp().clamp(max=100) * model.similarity(text, video).t()  # (B, C)
-        losses = {"classification": F.cross_entropy(logits.float(), labels)}
-        paired = {key: value[labels] for key, value in text.items()}  # each clip with its own class text
-        captions = [self.class_prompts[int(label)][0] for label in labels]
-        losses.update(model.adapter.losses(model=model, text=paired, video=video, captions=captions))
+        scale = model.clip.logit_scale.exp().clamp(max=100)
+        if self.class_loss == "kl":
+            captions = self.sampled_prompts(labels.tolist())
+            text = model.text_features(caption_tokens(model, captions))
+            text, video, labels, captions = gather(text), gather(video), gather(labels), gather_list(captions)
+            logits = (scale * model.similarity(text, video)).float()  # (B texts, B clips)
+            losses = {"classification": 0.5 * (soft_label_kl(logits.t(), labels) + soft_label_kl(logits, labels))}
+            losses.update(model.adapter.losses(model=model, text=text, video=video, captions=captions))
+        else:
+            text = self.class_text_features(model)
+            logits = scale * model.similarity(text, video).t()  # (B, C)
+            losses = {"classification": F.cross_entropy(logits.float(), labels)}
+            paired = {key: value[labels] for key, value in text.items()}  # each clip with its own class text
+            captions = [self.class_prompts[int(label)][0] for label in labels]
+            losses.update(model.adapter.losses(model=model, text=paired, video=video, captions=captions))
         losses["loss"] = sum(losses.values())
         return losses
 
@@ -152,6 +175,6 @@ class ImageTextTask(Task):
         return {"loss": clip_loss(text @ image.t(), clip.logit_scale)}
 
 
-def build_task(name, *, classes=None, templates=None):
-    """Task object by name (`train.task` in the config); classes/templates serve classification."""
-    return TASKS[name].build(classes=classes, templates=templates)
+def build_task(name, *, classes=None, templates=None, class_loss=None):
+    """Task object by name (`train.task` in the config); classes/templates/class_loss serve classification."""
+    return TASKS[name].build(classes=classes, templates=templates, class_loss=class_loss)
