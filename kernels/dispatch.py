@@ -46,7 +46,7 @@ def temporal_attention(q, k, v, num_frames, *, scale=None, frame_mask=None):
 def frame_pool_scores(text, frames, *, frame_mask=None, temperature):
     """GLSCL's text-conditioned frame pooling score for every (text, video) pair.
 
-    text: (Nt, D), frames: (Nv, T, D), raw or L2-normalised (the score is a cosine either way); frame_mask: (Nv, T) bool.
+    text: (Nt, D), frames: (Nv, T, D), raw or L2-normalised (a cosine either way); frame_mask: (Nv, T) bool.
     score[i, j] = cos(text_i, sum_t w_ijt frames_jt), w_ij = softmax_t(text_i . frames_jt / temperature).
     Returns (Nt, Nv) without materialising (Nt, Nv, T, D). The Triton kernel is forward-only
     (retrieval, re-ranking): when autograd needs gradients the twin runs instead.

@@ -4,7 +4,8 @@ Embeddings from `encode_video` / `encode_text` are L2-normalised (B, D). Richer 
 (`video_features`, `text_features`) are dicts of tensors (all-gatherable key by key) holding what the
 adapter's similarity head needs: "embedding" (B, D) always; "frames" (B, T, D) normalised and
 possibly contextualised per-frame features and "frame_mask" (B, T) for videos; GLSCL adds "queries"
-(B, K, D) on both sides. `similarity(text, video)` is the method's own (Nt, Nv) score.
+(B, K, D) on both sides and the raw feature norms ("norm" (B,), "frame_norms" (B, T)), EZ-CLIP the
+latter. `similarity(text, video)` is the method's own (Nt, Nv) score.
 """
 
 from functools import partial

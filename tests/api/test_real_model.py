@@ -32,7 +32,7 @@ def test_checkpoint_loads_as_the_same_model(checkpoint, videos):
     assert a.identity == b.identity and a.identity["name"] == "tiny-vit-16"
     found = a.embed_videos(videos, progress=False)
     assert torch.allclose(found.embeddings, b.embed_videos(videos, progress=False).embeddings, atol=1e-6)
-    assert set(found.features) == {"frames", "frame_mask", "queries"}
+    assert set(found.features) == {"frames", "frame_mask", "frame_norms", "queries"}
 
 
 def test_glscl_index_reranks_with_the_models_own_score(tmp_path, checkpoint, videos):

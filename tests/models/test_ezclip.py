@@ -70,8 +70,8 @@ def test_prompt_dropout_acts_in_training_only(tiny):
 
 
 def _classification_batch(model):
-    frames = torch.randint(0, 255, (4, 3, 3, model.preprocess_config["image_size"], model.preprocess_config["image_size"]),
-                           dtype=torch.uint8)
+    size = model.preprocess_config["image_size"]
+    frames = torch.randint(0, 255, (4, 3, 3, size, size), dtype=torch.uint8)
     return {"frames": frames, "mask": torch.ones(4, 3, dtype=torch.bool), "label": torch.tensor([0, 1, 0, 2])}
 
 

@@ -123,12 +123,15 @@ class GlobalLocal(Adapter):
         return out
 
     def text(self, eot, words, word_mask):
-        return {"embedding": F.normalize(eot, dim=-1), "norm": eot.norm(dim=-1), "queries": self._decode(words, word_mask)}
+        queries = self._decode(words, word_mask)
+        return {"embedding": F.normalize(eot, dim=-1), "norm": eot.norm(dim=-1), "queries": queries}
 
     def global_scores(self, text, video):
-        args = (text["embedding"], video["frames"])
+        text_features, frames = text["embedding"], video["frames"]  # (Nt, D), (Nv, T, D) normalised
         if self.options["frame_logits"] == "dot":  # the raw features: <t, f_i> = |t| |f_i| cos
-            args = (args[0] * text["norm"][:, None].to(args[0].dtype), args[1] * video["frame_norms"][..., None].to(args[1].dtype))
+            text_features = text_features * text["norm"][:, None].to(text_features.dtype)
+            frames = frames * video["frame_norms"][..., None].to(frames.dtype)
+        args = (text_features, frames)
         if torch.is_grad_enabled() and any(a.requires_grad for a in args):
             return pooled_cosine(*args, video["frame_mask"], self.temperature)
         return frame_pool_scores(*args, frame_mask=video["frame_mask"], temperature=self.temperature)
@@ -143,6 +146,7 @@ class GlobalLocal(Adapter):
     def losses(self, *, model, text, video, captions=None):
         q_t, q_v = text["queries"], video["queries"]  # (B, K, D), rows paired
         cfg = self.options
-        inter = consistency_loss(q_t, q_v, diagonal_target=cfg["diagonal_target"], diagonal_weight=cfg["diagonal_weight"])
+        inter = consistency_loss(q_t, q_v, diagonal_target=cfg["diagonal_target"],
+                                 diagonal_weight=cfg["diagonal_weight"])
         intra = cfg["diversity_weight"] * diversity_loss(q_v, margin=cfg["diversity_margin"])
         return {"inter_consistency": inter, "intra_diversity": intra}
