@@ -36,8 +36,13 @@ class VideoCLIP(nn.Module):
 
     # ----------------------------------------------------------------- text
     def tokenize(self, texts):
-        """list[str] (or one str) -> LongTensor (N, context_length) on the CPU."""
-        return self._tokenizer([texts] if isinstance(texts, str) else list(texts))
+        """list[str] (or one str) -> LongTensor (N, L) on the CPU.
+
+        L is the tower's context length, or the recipe's `data.max_words` (CLIP4Clip's `max_words`: longer
+        captions are cut, their end token kept), which the config stores so evaluation cuts alike.
+        """
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        return self._tokenizer(texts, context_length=self.config.get("max_words"))
 
     def text_features(self, tokens):
         """tokens (B, L) LongTensor (or list[str]) -> feature dict with "embedding" (B, D)."""

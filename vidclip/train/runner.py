@@ -42,6 +42,12 @@ def create_video_model(config, device):
                              freeze=None if m.freeze == "auto" else m.freeze, **m.adapter_options)
     except ValueError as error:  # unknown architecture, pretrained or adapter option: a config mistake
         raise ConfigError(f"model: {error}") from error
+    if config.data.max_words is not None:
+        context = model.tokenize("").shape[1]
+        if config.data.max_words > context:
+            raise ConfigError(f"data.max_words: {config.data.max_words} exceeds {m.name}'s {context}-token context; "
+                              f"use at most {context}")
+        model.config["max_words"] = config.data.max_words  # saved with the checkpoint: eval tokenizes alike
     return model.to(device)
 
 
