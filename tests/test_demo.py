@@ -13,7 +13,7 @@ from vidclip.demo import evaluation
 from vidclip.demo.pipeline import DemoOptions, demo_methods, run_demo, stage_overrides
 
 CLIP_KEYS = ("twin_acc", "t2v_R1", "novel_t2v_R1", "zeroshot_top1")
-MOMENT_KEYS = ("R1@0.5", "mIoU")
+MOMENT_KEYS = ("R1@0.5", "mIoU", "HL-mAP", "HL-Hit1")
 
 
 @pytest.fixture(scope="module")
