@@ -184,13 +184,11 @@ def _moments(pipeline, annotations, options, *, num_windows, **_):
                                          highlights))
         metrics["num_highlight_queries"] = len(highlights)
     metrics.update(num_queries=len(predictions), num_videos=len(kept), **_skipped_metrics(skipped),
-                   saliency_from=saliency_source(model))
+                   saliency_from=SALIENCY_SOURCES[head_scores is not None])
     return metrics, predictions
 
 
-def saliency_source(model) -> str:
-    """What `pred_saliency_scores` come from, for the metrics: the trained head or the fallback."""
-    return "saliency head" if model.adapter.moment_head.saliency is not None else "cosine (untrained fallback)"
+SALIENCY_SOURCES = {True: "saliency head", False: "cosine (untrained fallback)"}  # metrics["saliency_from"]
 
 
 def _classification(pipeline, annotations, options, *, templates, ties, **_):
