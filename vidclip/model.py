@@ -128,7 +128,9 @@ class VideoCLIP(nn.Module):
         head = self._moment_head()
         logits, edges, scores = head(video["frames"], text["embedding"])
         spans, mask = spans.to(logits.dtype), video["frame_mask"]
-        losses = moment_loss(logits, edges, mask, spans)
+        spans = spans[:, None] if spans.ndim == 2 else spans  # (B, W, 2)
+        located = ~torch.isnan(spans[..., 0]).all(dim=1)  # (B,): highlight-only samples have no window
+        losses = moment_loss(logits[located], edges[located], mask[located], spans[located]) if located.any() else {}
         if scores is not None:
             targets = saliency_targets(mask, spans, None if saliency is None else saliency.to(spans))  # (B, T)
             positives, negatives, kept = saliency_pairs(targets, mask)

@@ -109,6 +109,18 @@ def test_moment_task_trains_the_saliency_head_on_every_window(tiny):
     losses["loss"].backward()
     assert model.adapter.moment_head.saliency.weight.grad.abs().sum() > 0
 
+    # highlight-only samples (TVSum: ratings, no window) train the saliency head alone
+    model.zero_grad()
+    nan = torch.full((2,), math.nan)
+    batch.update(start=nan, end=nan, windows=torch.full((2, 1, 2), math.nan), saliency=torch.tensor([[20.0, 31, 55, 40]] * 2))
+    losses = MomentTask().losses(model, batch, lambda x: x)
+    assert "saliency" in losses and "moment_cls" not in losses
+    losses["loss"].backward()
+    assert model.adapter.moment_head.score.weight.grad is None
+    batch["saliency"] = torch.full((2, 4), math.nan)  # neither: retrieval data
+    with pytest.raises(ValueError, match="a window .* or saliency ratings"):
+        MomentTask().losses(model, batch, lambda x: x)
+
 
 def test_a_head_saved_without_saliency_loads_without_it():
     head = MomentHead(dim=8)

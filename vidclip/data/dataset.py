@@ -143,12 +143,14 @@ def collate_videos(batch: list[dict | None]) -> dict:
         frames[row, :count] = sample["frames"]
         mask[row, :count] = sample["mask"]
         timestamps[row, :count] = sample["timestamps"][:count]
-        saliency[row, :count] = sample["saliency"][:count]
+        if "saliency" in sample:
+            saliency[row, :count] = sample["saliency"][:count]
     return {
         "frames": frames,
         "mask": mask,
         "timestamps": timestamps,
-        "windows": pad_windows([sample["windows"] for sample in samples]),
+        "windows": pad_windows([sample.get("windows", query_windows(None, sample["start"], sample["end"]))
+                                for sample in samples]),
         "saliency": saliency,
         "duration": torch.tensor([sample["duration"] for sample in samples], dtype=torch.float32),
         "caption": [sample["caption"] for sample in samples],
