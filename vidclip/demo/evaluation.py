@@ -8,7 +8,8 @@
 - zero-shot classification: clips against prompts built from the action class names, which no
   training caption uses (`vidclip.eval.metrics.classification_metrics`);
 - moments (models with a moment head): each query of an untrimmed test video gets its windows
-  (`VideoCLIP.predict_moments`), scored QVHighlights-style (`vidclip.eval.metrics.moment_metrics`).
+  (`VideoCLIP.predict_moments`), scored QVHighlights-style (`vidclip.eval.metrics.moment_metrics`),
+  and with a saliency head its per-2 s-clip saliency, scored as highlights (HL-mAP, HL-Hit1).
 """
 
 from __future__ import annotations
