@@ -14,7 +14,7 @@ from einops import rearrange
 from torch import nn
 
 from vidclip.losses import clip_loss
-from vidclip.adapters.moment_head import decode_moments, moment_loss
+from vidclip.adapters.moment_head import decode_moments, moment_loss, saliency_loss, saliency_pairs, saliency_targets
 from vidclip.towers import check_supported, run_text, run_vision
 
 FREEZE_POLICIES = ("none", "towers", "visual", "text")
@@ -122,19 +122,36 @@ class VideoCLIP(nn.Module):
             raise ValueError(f"adapter {self.adapter.name!r} has no moment head; use adapter='vdi' for moments")
         return head
 
-    def moment_losses(self, frames, frame_mask, tokens, captions, spans):
-        """spans (B, 2) start/end as fractions of each clip -> moment + injection losses, "loss" total."""
+    def moment_losses(self, frames, frame_mask, tokens, captions, spans, saliency=None):
+        """spans (B, 2) or (B, W, 2) windows as fractions of each clip (NaN rows pad) -> moment +
+        saliency + injection losses, "loss" total. saliency (B, T): per-frame ratings (NaN: none)."""
         return self.moment_losses_from_features(self.text_features(tokens), self.video_features(frames, frame_mask),
-                                                captions, spans)
+                                                captions, spans, saliency)
 
-    def moment_losses_from_features(self, text, video, captions, spans):
+    def moment_losses_from_features(self, text, video, captions, spans, saliency=None):
         """`moment_losses` from feature dicts (e.g. video features from a frozen tower's cached outputs)."""
         head = self._moment_head()
-        logits, edges = head(video["frames"], text["embedding"])
-        losses = moment_loss(logits, edges, video["frame_mask"], spans.to(logits.dtype))
+        logits, edges, scores = head(video["frames"], text["embedding"])
+        spans, mask = spans.to(logits.dtype), video["frame_mask"]
+        spans = spans[:, None] if spans.ndim == 2 else spans  # (B, W, 2)
+        located = ~torch.isnan(spans[..., 0]).all(dim=1)  # (B,): highlight-only samples have no window
+        losses = moment_loss(logits[located], edges[located], mask[located], spans[located]) if located.any() else {}
+        if scores is not None:
+            targets = saliency_targets(mask, spans, None if saliency is None else saliency.to(spans))  # (B, T)
+            positives, negatives, kept = saliency_pairs(targets, mask)
+            losses["saliency"] = saliency_loss(scores[kept], positives[kept], negatives[kept])
         losses.update(self.adapter.losses(model=self, text=text, video=video, captions=captions))
         losses["loss"] = sum(losses.values())
         return losses
+
+    @torch.no_grad()
+    def predict_saliency(self, video_features, tokens):
+        """(B, T) saliency score per frame for one query per clip (or one for all), None when the
+        moment head has no trained saliency head (a checkpoint from before it)."""
+        head = self._moment_head()
+        frames = video_features["frames"]  # (B, T, D)
+        query = self.encode_text(tokens).to(frames.dtype)  # (Q, D)
+        return head(frames, query.expand(frames.shape[0], -1))[2]
 
     @torch.no_grad()
     def predict_moments(self, video_features, frame_times, tokens, top_k=5, nms_iou=0.5):
@@ -148,7 +165,7 @@ class VideoCLIP(nn.Module):
         frames, mask = video["frames"], video["frame_mask"]  # (B, T, D), (B, T)
         query = self.encode_text(tokens).to(frames.dtype)  # (Q, D)
         assert query.shape[0] in (1, frames.shape[0]), f"{query.shape[0]} queries for {frames.shape[0]} clips"
-        logits, edges = head(frames, query.expand(frames.shape[0], -1))
+        logits, edges, _ = head(frames, query.expand(frames.shape[0], -1))
         times = torch.as_tensor(frame_times, dtype=torch.float64).reshape(-1, frames.shape[1]).expand(frames.shape[0], -1)
         windows = decode_moments(logits, edges, mask, top_k=top_k, nms_iou=nms_iou)
         return [

@@ -8,7 +8,8 @@
 - zero-shot classification: clips against prompts built from the action class names, which no
   training caption uses (`vidclip.eval.metrics.classification_metrics`);
 - moments (models with a moment head): each query of an untrimmed test video gets its windows
-  (`VideoCLIP.predict_moments`), scored QVHighlights-style (`vidclip.eval.metrics.moment_metrics`).
+  (`VideoCLIP.predict_moments`), scored QVHighlights-style (`vidclip.eval.metrics.moment_metrics`),
+  and with a saliency head its per-2 s-clip saliency, scored as highlights (HL-mAP, HL-Hit1).
 """
 
 from __future__ import annotations
@@ -147,8 +148,10 @@ def zero_shot(model, video, clips, class_names, templates=ZERO_SHOT_TEMPLATES) -
 
 @torch.inference_mode()
 def moment_split_metrics(model, moments, *, batch_size=64, top_k=5) -> dict:
-    """moments: a `MomentQueries` of one split (frames sampled at segment centres)."""
-    from vidclip.eval.metrics import moment_metrics
+    """moments: a `MomentQueries` of one split (frames sampled at segment centres). With a saliency
+    head, also HL-mAP / HL-Hit1 of its per-2 s-clip scores against the queries' saliency labels."""
+    from vidclip.eval.metrics import highlight_metrics, moment_metrics, saliency_labels
+    from vidclip.moments.find import saliency
 
     device = next(model.parameters()).device
     videos = moments.tracks["frames"]  # [(F_i, 3, H, W) uint8]
@@ -156,7 +159,7 @@ def moment_split_metrics(model, moments, *, batch_size=64, top_k=5) -> dict:
     frames = torch.stack([video[index] for video, (index, _) in zip(videos, sampled)])  # (V, T, 3, H, W)
     times = torch.stack([t for _, t in sampled])  # (V, T) seconds
     video = _pipeline(model).clip_features(frames, batch_size=batch_size)
-    predictions, truth = [], []
+    predictions, truth, predicted_saliency, labels = [], [], {}, {}
     for start in range(0, len(moments.queries), 256):
         chunk = moments.queries[start:start + 256]
         rows = torch.tensor([v for v, _ in chunk])
@@ -165,6 +168,18 @@ def moment_split_metrics(model, moments, *, batch_size=64, top_k=5) -> dict:
         windows = model.predict_moments(features, times[rows], tokens, top_k=top_k)
         predictions += [[[s, e, p] for s, e, p in w] for w in windows]
         truth += [q["relevant_windows"] for _, q in chunk]
+        scores = model.predict_saliency(features, tokens)  # (B, T) or None
+        for j, (v, q) in enumerate(chunk):
+            duration = moments.metadata[v]["duration"]
+            if scores is None or not q.get("saliency_scores"):
+                continue
+            gt = saliency_labels(duration, q["relevant_clip_ids"], q["saliency_scores"])
+            if len(gt):
+                key = start + j
+                labels[key] = gt
+                predicted_saliency[key] = saliency(scores[j].float().cpu().numpy(), times[v].numpy(), duration)
     out = moment_metrics(predictions, truth)
+    if labels:
+        out.update(highlight_metrics(predicted_saliency, labels))
     out.update(num_queries=len(truth), num_videos=len(videos))
     return out
