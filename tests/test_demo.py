@@ -12,7 +12,7 @@ import torch
 from vidclip.demo import evaluation
 from vidclip.demo.pipeline import DemoOptions, demo_methods, run_demo, stage_overrides
 
-CLIP_KEYS = ("twin_acc", "t2v_R1", "novel_t2v_R1", "zeroshot_top1")
+CLIP_KEYS = ("twin_acc", "t2v_R1", "t2v_R1_dsl", "novel_t2v_R1", "zeroshot_top1")
 MOMENT_KEYS = ("R1@0.5", "mIoU", "HL-mAP", "HL-Hit1")
 
 

@@ -4,7 +4,8 @@
   captions scores higher on it than one of its twin's captions (every own x twin caption pair;
   ties count half). A model blind to frame order scores both the same way on both clips, so it
   gets 50% by construction;
-- retrieval: every caption of a split queries that split's clips (`vidclip.eval.metrics.retrieval_metrics`);
+- retrieval: every caption of a split queries that split's clips (`vidclip.eval.metrics.retrieval_metrics`),
+  also after dual-softmax re-ranking (`vidclip.eval.rerank.dual_softmax`: it uses all test captions at once);
 - zero-shot classification: clips against prompts built from the action class names, which no
   training caption uses (`vidclip.eval.metrics.classification_metrics`);
 - moments (models with a moment head): each query of an untrimmed test video gets its windows
@@ -109,6 +110,7 @@ def clip_split_metrics(model, frames, clips, *, twin_pairs=(), class_names=None,
                        distinct_gallery=None) -> dict:
     """Retrieval (+ twin accuracy, + zero-shot top-1, + R@1 on distinct-meaning galleries) on one split."""
     from vidclip.eval.metrics import retrieval_metrics
+    from vidclip.eval.rerank import dual_softmax
 
     pipeline = _pipeline(model)
     video = pipeline.clip_features(frames, batch_size=batch_size)
@@ -118,6 +120,7 @@ def clip_split_metrics(model, frames, clips, *, twin_pairs=(), class_names=None,
         owner += [index] * len(clip["captions"])
     sim = pipeline.similarity(pipeline.text_features(captions), video)  # (N_text, N_video)
     out = retrieval_metrics(sim, owner)
+    out["t2v_R1_dsl"] = retrieval_metrics(dual_softmax(sim, dim=0), owner)["t2v_R1"]  # the re-ranking papers report
     out.update(num_texts=len(captions), num_videos=len(clips))
     out.update(semantic_recall(sim, owner, clips))
     if distinct_gallery:

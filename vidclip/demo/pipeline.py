@@ -220,7 +220,7 @@ def run_demo(options: DemoOptions) -> dict:
         novel_frames, novel_meta = clips["novel"]
         novel = evaluation.clip_split_metrics(model, novel_frames, novel_meta, twin_pairs=twin_pairs["novel"],
                                               distinct_gallery=distinct_gallery)
-        summary = {"twin_acc": result["twin_acc"], "t2v_R1": result["t2v_R1"], "novel_t2v_R1": novel["t2v_R1"],
+        summary = {"twin_acc": result["twin_acc"], "t2v_R1": result["t2v_R1"], "t2v_R1_dsl": result["t2v_R1_dsl"], "novel_t2v_R1": novel["t2v_R1"],
                    "zeroshot_top1": result["zeroshot_top1"], "novel_twin_acc": novel["twin_acc"],
                    "t2v_R1_distinct": result.get("t2v_R1_distinct"), "novel_t2v_R1_distinct": novel.get("t2v_R1_distinct"),
                    "t2v_R1_semantic": result["t2v_R1_semantic"], "novel_t2v_R1_semantic": novel["t2v_R1_semantic"]}

@@ -14,7 +14,7 @@ METHOD_NAMES = {"stage1": "CLIP (stage 1, no video training)", "meanp": "meanP",
 SHORT_NAMES = {"stage1": "stage-1 CLIP", "prompts": "prompts"}
 # (key in a method's results, column title); moment and highlight (saliency head, "Very Good"
 # threshold) columns only mean something for VDI
-COLUMNS = (("twin_acc", "twin acc"), ("t2v_R1", "T2V R@1"), ("novel_t2v_R1", "novel R@1"),
+COLUMNS = (("twin_acc", "twin acc"), ("t2v_R1", "T2V R@1"), ("t2v_R1_dsl", "T2V R@1 DSL"), ("novel_t2v_R1", "novel R@1"),
            ("zeroshot_top1", "zero-shot top-1"), ("R1@0.5", "moment R1@0.5"), ("mIoU", "moment mIoU"),
            ("HL-mAP", "HL-mAP"), ("HL-Hit1", "HL-Hit1"),
            ("t2v_R1_distinct", "distinct R@1"), ("novel_t2v_R1_distinct", "novel distinct R@1"),
