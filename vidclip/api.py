@@ -11,14 +11,19 @@ from vidclip.pipeline import Pipeline
 
 
 def load(name_or_checkpoint, pretrained=None, device="cpu", adapter=None, num_frames=None, *, cache_dir=None):
-    """A ready Pipeline for a model name (open_clip / vidclip) or a vidclip checkpoint folder or file.
+    """A ready Pipeline for a model name (open_clip / vidclip / `hf-hub:ORG/NAME`), a vidclip checkpoint
+    folder or file, or a Hugging Face CLIPModel folder.
 
     cache_dir: where per-video frame features for moments are kept between runs (default: memory only).
     """
-    path = Path(str(name_or_checkpoint))
-    if not path.exists() and ("/" in str(name_or_checkpoint) or path.suffix == ".safetensors"):
+    from vidclip.convert import hf_model_type
+
+    name = str(name_or_checkpoint)
+    path = Path(name)
+    is_hub = name.startswith(("hf-hub:", "local-dir:"))
+    if not is_hub and not path.exists() and ("/" in name or path.suffix == ".safetensors"):
         raise FileNotFoundError(f"no checkpoint at {name_or_checkpoint}")
-    if path.exists():
+    if path.exists() and not (path.is_dir() and hf_model_type(path)):
         from vidclip.factory import load_checkpoint
 
         model = load_checkpoint(name_or_checkpoint, device=device)
@@ -26,7 +31,7 @@ def load(name_or_checkpoint, pretrained=None, device="cpu", adapter=None, num_fr
         from vidclip.factory import create_model
 
         options = {key: value for key, value in {"adapter": adapter, "num_frames": num_frames}.items() if value is not None}
-        model = create_model(str(name_or_checkpoint), pretrained=pretrained, device=device, **options)
+        model = create_model(name, pretrained=pretrained, device=device, **options)
     pipeline = Pipeline(model, device=device, num_frames=num_frames)
     if cache_dir is not None:
         from vidclip.moments.frame_features import FeatureCache
