@@ -107,3 +107,34 @@ def test_an_hf_hub_transformers_repository_loads_from_the_cache_without_network(
     assert model.preprocess_config["mean"] == MEAN
     with pytest.raises(FileNotFoundError, match="no checkpoint"):  # a missing local path is still that
         vidclip.load("no/such/folder")
+
+
+def test_export_loads_in_transformers_with_the_same_embeddings(tiny, tmp_path):
+    from vidclip.checkpoint import save
+    from vidclip.cli import main
+
+    model = tiny("seqtransf", num_frames=2, quick_gelu=True)
+    with torch.no_grad():  # fine-tuned towers, not open_clip's init: every weight matters
+        for parameter in model.clip.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.02)
+    save(model, tmp_path / "ckpt")
+    assert main(["export", str(tmp_path / "ckpt"), "--to", "hf", "--out", str(tmp_path / "hf")]) == 0
+    hf = transformers.CLIPModel.from_pretrained(tmp_path / "hf").eval()
+    processor = json.loads((tmp_path / "hf" / "preprocessor_config.json").read_text())
+    assert processor["image_mean"] == model.preprocess_config["mean"] and processor["crop_size"]["height"] == 64
+    frames = torch.randn(2, 2, 3, 64, 64)
+    tokens = model.tokenize(["a dog runs", "two cats sleep on a warm mat"])
+    with torch.no_grad():
+        ours_frames = torch.nn.functional.normalize(model.eval().frame_embeddings(frames)[0], dim=-1)  # (B, T, D)
+        ours_text = model.encode_text(tokens)
+    theirs_frames, theirs_text = reference(hf, frames.flatten(0, 1), tokens)
+    assert (ours_frames.flatten(0, 1) - theirs_frames).abs().max() < 1e-5
+    assert (ours_text - theirs_text).abs().max() < 1e-5
+    assert hf.logit_scale.item() == pytest.approx(model.clip.logit_scale.item())
+
+
+def test_towers_transformers_cannot_express_are_refused_by_name(tiny, tmp_path):
+    from vidclip.convert import export_hf
+
+    with pytest.raises(CheckpointError, match="no equivalent of vision_cfg.ls_init_value=0.1, vision_cfg.qk_norm=True"):
+        export_hf(tiny(arch="tiny-vit-16-qknorm"), tmp_path / "hf")
