@@ -141,13 +141,13 @@ def _check_name_fits(name, hf_cfg, folder):
     except ValueError:
         raise ValueError(f"unknown architecture {name!r}; to load the Hugging Face folder {folder} as it is, "
                          f"pass it as the name: vidclip.load({str(folder)!r}) or create_model({str(folder)!r})") from None
-    differs = _arch_differences(named, hf_cfg)
+    differs = arch_differences(named, hf_cfg)
     if differs:
         raise CheckpointError(f"{folder} holds another architecture than {name!r} ({'; '.join(differs[:4])}); "
                               f"pass the folder as the name instead: vidclip.load({str(folder)!r})")
 
 
-def _arch_differences(ours, theirs):
+def arch_differences(ours, theirs):
     """'vision_cfg.width: 768 != 64' for each open_clip config field where two CLIP configs differ."""
     from dataclasses import asdict
 
