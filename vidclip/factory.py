@@ -184,11 +184,12 @@ def download_tag(name, pretrained, tag, *, cache_dir=None):
 def _hub_cache_only_when_offline(name):
     """Around open_clip's own `hf-hub:` download: without network, read the local cache only (as
     HF_HUB_OFFLINE=1 does) instead of retrying for a minute, and say how to place the files."""
-    if not name.startswith("hf-hub:") or _reachable(_download_host({"hf_hub": name[len("hf-hub:"):] + "/"})):
-        yield
-        return
     from huggingface_hub import constants
 
+    if not name.startswith("hf-hub:") or (
+            not constants.HF_HUB_OFFLINE and _reachable(_download_host({"hf_hub": name[len("hf-hub:"):] + "/"}))):
+        yield
+        return
     before, constants.HF_HUB_OFFLINE = constants.HF_HUB_OFFLINE, True
     try:
         yield

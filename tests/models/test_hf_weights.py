@@ -47,6 +47,15 @@ def assert_same_embeddings(model, hf):
         assert (mine - theirs).abs().max() < 1e-5
 
 
+def hub_snapshot(cache, repo):
+    """The folder of `repo`'s main revision in a Hugging Face cache laid out as huggingface_hub does."""
+    folder = cache / f"models--{repo.replace('/', '--')}"
+    (folder / "refs").mkdir(parents=True)
+    (folder / "refs" / "main").write_text("0123abcd")
+    (folder / "snapshots" / "0123abcd").mkdir(parents=True)
+    return folder / "snapshots" / "0123abcd"
+
+
 @pytest.fixture(scope="module")
 def hf_model():
     return tiny_hf_clip()
@@ -88,10 +97,7 @@ def test_a_siglip_folder_is_refused_with_what_to_use(tmp_path):
 
 def test_an_hf_hub_transformers_repository_loads_from_the_cache_without_network(hf_model, tmp_path, monkeypatch):
     """`hf-hub:` names of transformers repositories (not only open_clip ones): offline, read from the cache."""
-    snapshot = tmp_path / "hub" / "models--someone--tiny-clip" / "snapshots" / "0123abcd"
-    save_folder(hf_model, snapshot, max_shard_size="100KB")
-    (tmp_path / "hub" / "models--someone--tiny-clip" / "refs").mkdir()
-    (tmp_path / "hub" / "models--someone--tiny-clip" / "refs" / "main").write_text("0123abcd")
+    save_folder(hf_model, hub_snapshot(tmp_path / "hub", "someone/tiny-clip"), max_shard_size="100KB")
 
     def unreachable(address, *args, **kwargs):
         raise OSError(101, "Network is unreachable")
@@ -138,3 +144,22 @@ def test_towers_transformers_cannot_express_are_refused_by_name(tiny, tmp_path):
 
     with pytest.raises(CheckpointError, match="no equivalent of vision_cfg.ls_init_value=0.1, vision_cfg.qk_norm=True"):
         export_hf(tiny(arch="tiny-vit-16-qknorm"), tmp_path / "hf")
+
+
+def test_an_open_clip_hf_hub_repository_loads_through_vidclip_load(tiny, tmp_path, monkeypatch):
+    """`vidclip.load("hf-hub:ORG/NAME")` of an open_clip repository (config + weights), from the cache."""
+    from huggingface_hub import constants
+    from safetensors.torch import save_file
+
+    source = tiny()
+    snapshot = hub_snapshot(tmp_path / "hub", "someone/tiny-open-clip")
+    config = {"model_cfg": source.config["clip"], "preprocess_cfg": {"mean": MEAN, "std": STD}}
+    (snapshot / "open_clip_config.json").write_text(json.dumps(config))
+    save_file({k: v.contiguous() for k, v in source.clip.state_dict().items()}, str(snapshot / "open_clip_model.safetensors"))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    model = vidclip.load("hf-hub:someone/tiny-open-clip").model
+    assert model.preprocess_config["mean"] == MEAN
+    for name, tensor in source.clip.state_dict().items():
+        assert torch.equal(model.clip.state_dict()[name], tensor), name
