@@ -116,22 +116,30 @@ def hf_preprocess(folder):
     return options
 
 
-def _convert_hf_keys(hf):
-    out = {"logit_scale": hf["logit_scale"], "visual.proj": hf["visual_projection.weight"].t(),
-           "text_projection": hf["text_projection.weight"].t()}
-    for tower, blocks in _TOWERS:
+def _renamed_keys(has_block):
+    """(HF key, open_clip key) for every tensor that only changes name; `has_block(tower, layer)` says
+    which blocks exist. The attention's q, k, v (HF) / in_proj (open_clip) are the one tensor that
+    splits, per block: (HF block prefix, open_clip block prefix) pairs for those come second."""
+    renamed = [("logit_scale", "logit_scale")] + [(theirs, ours) for theirs, ours in _EMBEDDINGS]
+    blocks = []
+    for tower, ours in _TOWERS:
         layer = 0
-        while f"{tower}.encoder.layers.{layer}.layer_norm1.weight" in hf:
-            src, dst = f"{tower}.encoder.layers.{layer}.", f"{blocks}.resblocks.{layer}."
-            for kind in ("weight", "bias"):
-                out[dst + f"attn.in_proj_{kind}"] = torch.cat([hf[src + f"self_attn.{p}_proj.{kind}"] for p in "qkv"])
-                for a, b in _PAIRS:
-                    out[dst + f"{b}.{kind}"] = hf[src + f"{a}.{kind}"]
+        while has_block(tower, layer):
+            src, dst = f"{tower}.encoder.layers.{layer}.", f"{ours}.resblocks.{layer}."
+            blocks.append((src, dst))
+            renamed += [(src + f"{a}.{kind}", dst + f"{b}.{kind}") for a, b in _PAIRS for kind in ("weight", "bias")]
             layer += 1
-        for a, b in _NORMS[tower]:
-            for kind in ("weight", "bias"):
-                out[f"{b}.{kind}"] = hf[f"{tower}.{a}.{kind}"]
-    out.update({ours: hf[theirs] for theirs, ours in _EMBEDDINGS})
+        renamed += [(f"{tower}.{a}.{kind}", f"{b}.{kind}") for a, b in _NORMS[tower] for kind in ("weight", "bias")]
+    return renamed, blocks
+
+
+def _convert_hf_keys(hf):
+    renamed, blocks = _renamed_keys(lambda tower, layer: f"{tower}.encoder.layers.{layer}.layer_norm1.weight" in hf)
+    out = {ours: hf[theirs] for theirs, ours in renamed}
+    out.update({"visual.proj": hf["visual_projection.weight"].t(), "text_projection": hf["text_projection.weight"].t()})
+    for src, dst in blocks:
+        for kind in ("weight", "bias"):
+            out[dst + f"attn.in_proj_{kind}"] = torch.cat([hf[src + f"self_attn.{p}_proj.{kind}"] for p in "qkv"])
     return out
 
 
@@ -187,22 +195,14 @@ def open_clip_to_hf_clip(clip_cfg, state):
 
 
 def _to_hf_keys(ours):
-    hf = {"logit_scale": ours["logit_scale"], "visual_projection.weight": ours["visual.proj"].t(),
-          "text_projection.weight": ours["text_projection"].t()}
-    for tower, blocks in _TOWERS:
-        layer = 0
-        while f"{blocks}.resblocks.{layer}.ln_1.weight" in ours:
-            src, dst = f"{blocks}.resblocks.{layer}.", f"{tower}.encoder.layers.{layer}."
-            for kind in ("weight", "bias"):
-                for name, part in zip("qkv", ours[src + f"attn.in_proj_{kind}"].chunk(3)):  # (3W, ...) -> q, k, v
-                    hf[dst + f"self_attn.{name}_proj.{kind}"] = part
-                for a, b in _PAIRS:
-                    hf[dst + f"{a}.{kind}"] = ours[src + f"{b}.{kind}"]
-            layer += 1
-        for a, b in _NORMS[tower]:
-            for kind in ("weight", "bias"):
-                hf[f"{tower}.{a}.{kind}"] = ours[f"{b}.{kind}"]
-    hf.update({theirs: ours[mine] for theirs, mine in _EMBEDDINGS})
+    blocks_of = dict(_TOWERS)
+    renamed, blocks = _renamed_keys(lambda tower, layer: f"{blocks_of[tower]}.resblocks.{layer}.ln_1.weight" in ours)
+    hf = {theirs: ours[mine] for theirs, mine in renamed}
+    hf.update({"visual_projection.weight": ours["visual.proj"].t(), "text_projection.weight": ours["text_projection"].t()})
+    for src, dst in blocks:
+        for kind in ("weight", "bias"):
+            for name, part in zip("qkv", ours[dst + f"attn.in_proj_{kind}"].chunk(3)):  # (3W, ...) -> q, k, v
+                hf[src + f"self_attn.{name}_proj.{kind}"] = part
     return {k: v.detach().cpu().contiguous().clone() for k, v in hf.items()}
 
 
