@@ -134,3 +134,9 @@ def test_options_vidclip_lacks_are_refused_by_name(tmp_path, key, option):
     with pytest.raises(CheckpointError, match=f"uses .*{option}.*no adapter for"):
         import_clip4clip(tmp_path / "pytorch_model.bin.0", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_file_that_is_not_a_checkpoint_exits_2_naming_it(tmp_path, capsys):
+    (tmp_path / "pytorch_model.bin.0").write_bytes(b"junk\n")
+    assert main(["import", "clip4clip", str(tmp_path / "pytorch_model.bin.0"), "--out", str(tmp_path / "out")]) == 2
+    assert "pytorch_model.bin.0 is not a PyTorch weights file" in capsys.readouterr().err
