@@ -12,7 +12,7 @@ from vidclip.pipeline import Pipeline
 
 def load(name_or_checkpoint, pretrained=None, device="cpu", adapter=None, num_frames=None, *, cache_dir=None):
     """A ready Pipeline for a model name (open_clip / vidclip / `hf-hub:ORG/NAME`), a vidclip checkpoint
-    folder or file, or a Hugging Face CLIPModel folder.
+    folder or file, a Hugging Face CLIPModel folder, or an open_clip folder (open_clip_config.json + weights).
 
     cache_dir: where per-video frame features for moments are kept between runs (default: memory only).
     """
@@ -20,10 +20,12 @@ def load(name_or_checkpoint, pretrained=None, device="cpu", adapter=None, num_fr
 
     name = str(name_or_checkpoint)
     path = Path(name)
-    is_hub = name.startswith(("hf-hub:", "local-dir:"))
-    if not is_hub and not path.exists() and ("/" in name or path.suffix == ".safetensors"):
+    if (path / "open_clip_config.json").is_file():  # an open_clip folder (config + weights): open_clip reads it
+        name = f"local-dir:{path}"
+    is_name = name.startswith(("hf-hub:", "local-dir:")) or (path.is_dir() and hf_model_type(path))
+    if not is_name and not path.exists() and ("/" in name or path.suffix == ".safetensors"):
         raise FileNotFoundError(f"no checkpoint at {name_or_checkpoint}")
-    if path.exists() and not (path.is_dir() and hf_model_type(path)):
+    if not is_name and path.exists():
         from vidclip.factory import load_checkpoint
 
         model = load_checkpoint(name_or_checkpoint, device=device)

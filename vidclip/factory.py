@@ -155,8 +155,11 @@ def arch_differences(ours, theirs):
 
     def fields(cfg):
         flat = {"embed_dim": cfg["embed_dim"], "quick_gelu": bool(cfg.get("quick_gelu", False))}
-        for key, kind in (("vision_cfg", CLIPVisionCfg), ("text_cfg", CLIPTextCfg)):
-            flat.update({f"{key}.{k}": v for k, v in asdict(kind(**cfg[key])).items()})
+        text = asdict(CLIPTextCfg(**cfg["text_cfg"]))
+        if text["pool_type"] == "eos" and text["eos_id"] == text["vocab_size"] - 1:  # the first eos is the argmax
+            text.update(pool_type="argmax", eos_id=CLIPTextCfg.eos_id)
+        flat.update({f"vision_cfg.{k}": v for k, v in asdict(CLIPVisionCfg(**cfg["vision_cfg"])).items()})
+        flat.update({f"text_cfg.{k}": v for k, v in text.items()})
         return flat
 
     a, b = fields(ours), fields(theirs)

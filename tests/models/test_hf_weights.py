@@ -73,7 +73,21 @@ def test_hf_folder_loads_with_transformers_embeddings_and_its_preprocessing(hf_m
     assert preprocess["image_size"] == 32
 
 
-def test_a_name_that_disagrees_with_the_folder_is_refused(hf_model, tmp_path):
+def test_a_name_must_describe_the_folders_architecture(hf_model, tmp_path):
+    """tiny-vit-16's config, saved by transformers (GELU, first-eos pooling = argmax for CLIP's vocabulary)."""
+    vision = dict(image_size=64, patch_size=16, hidden_size=64, intermediate_size=256, num_hidden_layers=2,
+                  num_attention_heads=2, hidden_act="gelu")
+    text = dict(hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=2,
+                max_position_embeddings=32, hidden_act="gelu")
+    torch.manual_seed(0)
+    same = transformers.CLIPModel(transformers.CLIPConfig(text_config=text, vision_config=vision, projection_dim=64)).eval()
+    same.save_pretrained(tmp_path / "same")
+    model = vidclip.create_model("tiny-vit-16", pretrained=str(tmp_path / "same"), num_frames=1).eval()
+    assert model.config["model"] == "tiny-vit-16"
+    with torch.no_grad():
+        images = torch.randn(2, 3, 64, 64)
+        assert (model.encode_video(images[:, None]) - reference(same, images, model.tokenize(["a"]))[0]).abs().max() < 1e-5
+
     folder = save_folder(hf_model, tmp_path / "hf")
     with pytest.raises(CheckpointError, match=r"another architecture than 'ViT-L-14' \(embed_dim: 768 != 32.*vidclip.load"):
         vidclip.create_model("ViT-L-14", pretrained=str(folder))
@@ -146,7 +160,7 @@ def test_towers_transformers_cannot_express_are_refused_by_name(tiny, tmp_path):
         export_hf(tiny(arch="tiny-vit-16-qknorm"), tmp_path / "hf")
 
 
-def test_an_open_clip_hf_hub_repository_loads_through_vidclip_load(tiny, tmp_path, monkeypatch):
+def test_an_open_clip_repository_loads_from_the_hub_cache_and_as_a_local_folder(tiny, tmp_path, monkeypatch):
     """`vidclip.load("hf-hub:ORG/NAME")` of an open_clip repository (config + weights), from the cache."""
     from huggingface_hub import constants
     from safetensors.torch import save_file
@@ -159,7 +173,8 @@ def test_an_open_clip_hf_hub_repository_loads_through_vidclip_load(tiny, tmp_pat
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    model = vidclip.load("hf-hub:someone/tiny-open-clip").model
-    assert model.preprocess_config["mean"] == MEAN
-    for name, tensor in source.clip.state_dict().items():
-        assert torch.equal(model.clip.state_dict()[name], tensor), name
+    for name in ("hf-hub:someone/tiny-open-clip", str(snapshot)):  # from the Hub's cache; a local open_clip folder
+        model = vidclip.load(name).model
+        assert model.preprocess_config["mean"] == MEAN
+        for key, tensor in source.clip.state_dict().items():
+            assert torch.equal(model.clip.state_dict()[key], tensor), key
