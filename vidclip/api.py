@@ -16,7 +16,7 @@ def load(name_or_checkpoint, pretrained=None, device="cpu", adapter=None, num_fr
 
     cache_dir: where per-video frame features for moments are kept between runs (default: memory only).
     """
-    from vidclip.convert import hf_model_type
+    from vidclip.convert.hf import hf_model_type
 
     name = str(name_or_checkpoint)
     path = Path(name)

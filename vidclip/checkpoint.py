@@ -5,7 +5,7 @@ metadata, so the file alone suffices) and `config.json`. Loading rebuilds the mo
 config and needs no code from the run that saved it. `.pt`/`.bin` weights from elsewhere are read
 with `torch.load(weights_only=True)`; a file that holds pickled objects is refused. Rebuilding a
 model from a checkpoint is `vidclip.factory.load_checkpoint`; other layouts (Hugging Face) are
-converted in `vidclip.convert`; a training run's resumable state is `vidclip.train.run_state`.
+converted in `vidclip.convert` (Hugging Face, CLIP4Clip); a training run's resumable state is `vidclip.train.run_state`.
 """
 
 import hashlib

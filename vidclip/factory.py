@@ -25,7 +25,7 @@ import torch
 from vidclip.errors import CheckpointError
 from vidclip.adapters import build_adapter
 from vidclip.checkpoint import WEIGHTS, read_config, read_state_dict, weights_path
-from vidclip.convert import check_hf_clip, hf_clip_to_open_clip, hf_model_type
+from vidclip.convert.hf import check_hf_clip, hf_clip_to_open_clip, hf_model_type
 from vidclip.model import VideoCLIP
 from vidclip.registry import ADAPTERS
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 import vidclip
 from vidclip.cli import main
-from vidclip.clip4clip import import_clip4clip
+from vidclip.convert.clip4clip import import_clip4clip
 from vidclip.errors import CheckpointError
 
 WIDTH, EMBED, PATCH, GRID, CONTEXT, VOCAB, LAYERS = 128, 128, 8, 4, 77, 49408, 2  # heads: WIDTH // 64 = 2

@@ -154,7 +154,7 @@ def test_export_loads_in_transformers_with_the_same_embeddings(tiny, tmp_path):
 
 
 def test_towers_transformers_cannot_express_are_refused_by_name(tiny, tmp_path):
-    from vidclip.convert import export_hf
+    from vidclip.convert.hf import export_hf
 
     with pytest.raises(CheckpointError, match="no equivalent of vision_cfg.ls_init_value=0.1, vision_cfg.qk_norm=True"):
         export_hf(tiny(arch="tiny-vit-16-qknorm"), tmp_path / "hf")

@@ -35,7 +35,7 @@ def run(args) -> int:
     import sys
 
     from vidclip.api import load
-    from vidclip.convert import export_hf
+    from vidclip.convert.hf import export_hf
 
     model = load(args.model, pretrained=args.pretrained).model
     folder = export_hf(model, args.out)

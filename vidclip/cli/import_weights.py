@@ -30,7 +30,7 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from vidclip.clip4clip import import_clip4clip
+    from vidclip.convert.clip4clip import import_clip4clip
 
     model = import_clip4clip(args.path, args.out, num_frames=args.num_frames)
     print(f"wrote {args.out} ({model.config['model']} + {model.adapter.name}, {model.num_frames} frames)")
