@@ -90,8 +90,9 @@ def clip4clip_reference(state, frames, video_mask, tokens):
     visual = visual / visual.norm(dim=-1, keepdim=True)
     m = video_mask.double()[..., None]
     video = (visual * m).sum(1) / m.sum(1).clamp(min=1)
-    x = s["clip.token_embedding.weight"][tokens] + s["clip.positional_embedding"]
-    causal = torch.full((CONTEXT, CONTEXT), float("-inf"), dtype=torch.float64).triu(1)
+    length = tokens.shape[1]  # CLIP4Clip's max_words: the first positions only
+    x = s["clip.token_embedding.weight"][tokens] + s["clip.positional_embedding"][:length]
+    causal = torch.full((length, length), float("-inf"), dtype=torch.float64).triu(1)
     x = _ln(_blocks(x, s, "clip.transformer.resblocks.", causal[None]), s, "clip.ln_final.")
     text = x[torch.arange(len(x)), tokens.argmax(-1)] @ s["clip.text_projection"]
     return F.normalize(video, dim=-1), F.normalize(text, dim=-1)
@@ -115,8 +116,9 @@ def test_a_clip4clip_checkpoint_imports_with_its_own_outputs(tmp_path, inputs, s
     else:
         import_clip4clip(tmp_path / "pytorch_model.bin.1", tmp_path / "out", num_frames=3)
     model = vidclip.load(str(tmp_path / "out")).model.eval()
-    assert model.adapter.name == ("seqtransf" if seq_transf else "meanp")
-    tokens = model.tokenize(["a man plays a guitar on stage", "cooking"])
+    assert model.adapter.name == ("seqtransf" if seq_transf else "meanp") and model.config["model"] == "clip4clip-vit"
+    tokens = model.tokenize(["a man plays a guitar on stage", "cooking", "a very long caption " * 12])
+    assert tokens.shape == (3, 32) and tokens[2, -1] == 49407  # CLIP4Clip's 32 words, cut with the end token kept
     with torch.no_grad():
         ours = model.encode_video(frames, mask), model.encode_text(tokens)
     video, text = clip4clip_reference(state, frames, mask, tokens)
@@ -140,3 +142,16 @@ def test_a_file_that_is_not_a_checkpoint_exits_2_naming_it(tmp_path, capsys):
     (tmp_path / "pytorch_model.bin.0").write_bytes(b"junk\n")
     assert main(["import", "clip4clip", str(tmp_path / "pytorch_model.bin.0"), "--out", str(tmp_path / "out")]) == 2
     assert "pytorch_model.bin.0 is not a PyTorch weights file" in capsys.readouterr().err
+
+
+def test_the_architecture_is_named_from_the_weights_shapes():
+    """ViT-B/32's shapes (meta tensors: no memory), as CLIP4Clip's own code reads them."""
+    from vidclip.convert.clip4clip import model_name, openai_clip_config
+
+    shapes = {"visual.conv1.weight": (768, 3, 32, 32), "visual.positional_embedding": (50, 768),
+              "text_projection": (512, 512), "positional_embedding": (32, 512), "token_embedding.weight": (49408, 512),
+              "ln_final.weight": (512,)}
+    shapes.update({f"{tower}transformer.resblocks.{i}.ln_1.weight": (1,) for tower in ("visual.", "") for i in range(12)})
+    config = openai_clip_config({key: torch.empty(shape, device="meta") for key, shape in shapes.items()})
+    assert model_name(config) == "clip4clip-ViT-B-32-quickgelu"
+    assert model_name({**config, "embed_dim": 256}) == "clip4clip-vit"

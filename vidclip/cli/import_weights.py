@@ -26,12 +26,14 @@ def add_arguments(parser):
     parser.add_argument("path", help="the checkpoint file")
     parser.add_argument("--out", required=True, help="vidclip checkpoint folder to write")
     parser.add_argument("--num-frames", type=positive_int, default=12,
-                        help="frames per clip (default: 12, CLIP4Clip's MSR-VTT setting)")
+                        help="frames per clip, CLIP4Clip's --max_frames (default: 12, its MSR-VTT setting)")
+    parser.add_argument("--max-words", type=positive_int, default=32,
+                        help="text tokens per caption, CLIP4Clip's --max_words (default: 32, its MSR-VTT setting)")
 
 
 def run(args) -> int:
     from vidclip.convert.clip4clip import import_clip4clip
 
-    model = import_clip4clip(args.path, args.out, num_frames=args.num_frames)
+    model = import_clip4clip(args.path, args.out, num_frames=args.num_frames, max_words=args.max_words)
     print(f"wrote {args.out} ({model.config['model']} + {model.adapter.name}, {model.num_frames} frames)")
     return 0

@@ -26,11 +26,13 @@ _UNSUPPORTED = {
 }
 
 
-def import_clip4clip(path, out, *, num_frames=12):
+def import_clip4clip(path, out, *, num_frames=12, max_words=32):
     """Write CLIP4Clip checkpoint `path` as a vidclip checkpoint folder `out`; returns the model.
 
     meanP checkpoints become the `meanp` adapter, seqTransf ones `seqtransf` with the checkpoint's
-    layers and frame positions. num_frames: frames per clip (CLIP4Clip's MSR-VTT runs use 12).
+    layers and frame positions. num_frames: frames per clip; max_words: text tokens, SOT and EOT
+    included (CLIP4Clip's --max_frames and --max_words; 12 and 32 in its MSR-VTT runs). Its text
+    tower reads the first max_words positions only, so the imported one keeps those rows.
     """
     state = read_state_dict(path)
     for prefix, option in _UNSUPPORTED.items():
@@ -42,6 +44,11 @@ def import_clip4clip(path, out, *, num_frames=12):
     clip_state = {k[len("clip."):]: v.float() for k, v in state.items()
                   if k.startswith("clip.") and k[len("clip."):] not in ("input_resolution", "context_length", "vocab_size")}
     clip_cfg = openai_clip_config(clip_state)
+    if not 2 <= max_words <= clip_cfg["text_cfg"]["context_length"]:
+        raise CheckpointError(f"max_words={max_words}: {path} has text positions for 2 to "
+                              f"{clip_cfg['text_cfg']['context_length']} tokens")
+    clip_state["positional_embedding"] = clip_state["positional_embedding"][:max_words]  # (max_words, W)
+    clip_cfg["text_cfg"]["context_length"] = max_words
     seq = "frame_position_embeddings.weight" in state
     temporal = {k[len("transformerClip."):]: v.float() for k, v in state.items() if k.startswith("transformerClip.")}
     options = {}
@@ -87,12 +94,23 @@ def _count_blocks(state, prefix):
 
 
 def _build(clip_cfg, adapter, options, num_frames, *, source):
-    from vidclip.factory import arch_differences, _preprocess, build_model, list_models, model_config
+    from vidclip.factory import _preprocess, build_model
 
-    name = next((n for n in list_models() if not arch_differences(model_config(n), clip_cfg)), "clip4clip-vit")
-    config = {"model": name, "clip": clip_cfg, "adapter": adapter, "adapter_options": options,
+    config = {"model": model_name(clip_cfg), "clip": clip_cfg, "adapter": adapter, "adapter_options": options,
               "num_frames": num_frames, "preprocess": _preprocess(clip_cfg, {}), "source": str(source)}
     return build_model(config)
+
+
+def model_name(clip_cfg):
+    """'clip4clip-ViT-B-32-quickgelu' when the towers are that architecture's (CLIP4Clip's shorter text aside)."""
+    from vidclip.factory import arch_differences, list_models, model_config
+
+    for name in list_models():
+        named = model_config(name)
+        named = {**named, "text_cfg": {**named["text_cfg"], "context_length": clip_cfg["text_cfg"]["context_length"]}}
+        if not arch_differences(named, clip_cfg):
+            return f"clip4clip-{name}"
+    return "clip4clip-vit"
 
 
 def _load(module, state, path):
