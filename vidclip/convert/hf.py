@@ -44,10 +44,6 @@ def hf_model_type(path):
     return data.get("model_type") or data["architectures"][0]
 
 
-def is_hf_clip(path):
-    return hf_model_type(path) in ("clip", "CLIPModel")
-
-
 def check_hf_clip(folder):
     """Refuse, saying why, a Hugging Face folder that is not a `CLIPModel`."""
     kind = hf_model_type(folder)
