@@ -1,10 +1,13 @@
 """name / pretrained -> VideoCLIP. Architectures are open_clip JSON configs in vidclip/model_configs/
-(open_clip's own registry is the fallback); weights come from `pretrained`:
+(open_clip's own registry is the fallback), or `hf-hub:ORG/NAME` (an open_clip or a transformers
+CLIP repository); weights come from `pretrained`:
 
 - None: random init;  an open_clip tag ("openai", "laion2b_s34b_b79k", ...): open_clip downloads it;
 - a vidclip checkpoint (folder or .safetensors with a vidclip config): its towers, and its adapter
   too when the adapter name matches; the architecture must match `name`'s;
-- a Hugging Face `CLIPModel` folder (converted; the architecture comes from its config.json);
+- a Hugging Face `CLIPModel` folder, sharded or not (converted; the architecture comes from its
+  config.json, mean/std from its preprocessor_config.json; `name` may be the folder itself, otherwise
+  it must name the same architecture);
 - a weights file with open_clip keys (.safetensors, or .pt/.bin/.pth read without unpickling).
 """
 
@@ -22,7 +25,7 @@ import torch
 from vidclip.errors import CheckpointError
 from vidclip.adapters import build_adapter
 from vidclip.checkpoint import WEIGHTS, read_config, read_state_dict, weights_path
-from vidclip.convert import hf_clip_to_open_clip, is_hf_clip
+from vidclip.convert.hf import check_hf_clip, hf_clip_to_open_clip, hf_model_type
 from vidclip.model import VideoCLIP
 from vidclip.registry import ADAPTERS
 
@@ -69,8 +72,10 @@ def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freez
         same_adapter = vidclip_cfg.get("adapter") == adapter
         if same_adapter and not adapter_options:  # continue with the saved adapter's options
             adapter_options = saved_adapter_options(vidclip_cfg)
-    elif pretrained and Path(pretrained).is_dir() and is_hf_clip(pretrained):
-        clip_cfg, clip_state = hf_clip_to_open_clip(pretrained)
+    elif (hf_folder := _hf_folder(name, pretrained, cache_dir)) is not None:
+        clip_cfg, clip_state, preprocess = hf_clip_to_open_clip(hf_folder)
+        if pretrained:  # the folder came as weights for `name`: both must describe one architecture
+            _check_name_fits(name, clip_cfg, hf_folder)
         state = {f"clip.{k}": v for k, v in clip_state.items()}
     elif name.startswith(("hf-hub:", "local-dir:")):  # open_clip resolves config and weights itself
         with _hub_cache_only_when_offline(name):
@@ -100,6 +105,67 @@ def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freez
     return model.to(device)
 
 
+def _hf_folder(name, pretrained, cache_dir):
+    """The Hugging Face model folder that `name` or `pretrained` points to (a `hf-hub:` transformers
+    repository is downloaded first), or None: open_clip repositories and everything else load elsewhere."""
+    if pretrained:
+        return pretrained if Path(pretrained).is_dir() and hf_model_type(pretrained) else None
+    if Path(name).is_dir() and hf_model_type(name):
+        return name
+    if name.startswith("hf-hub:"):
+        with _hub_cache_only_when_offline(name):
+            return _hub_transformers_folder(name[len("hf-hub:"):], cache_dir)
+    return None
+
+
+def _hub_transformers_folder(repo, cache_dir):
+    """The cached folder of a transformers repository: its JSON files first, then the weights they ask
+    for (safetensors when the repository has them); None for an open_clip repository."""
+    from huggingface_hub import snapshot_download
+
+    folder = Path(snapshot_download(repo, allow_patterns=["*.json"], cache_dir=cache_dir))
+    if (folder / "open_clip_config.json").is_file() or not hf_model_type(folder):
+        return None
+    check_hf_clip(folder)
+    for patterns in (["model.safetensors", "model-*-of-*.safetensors"], ["pytorch_model.bin", "pytorch_model-*-of-*.bin"]):
+        folder = Path(snapshot_download(repo, allow_patterns=patterns, cache_dir=cache_dir))
+        if any(folder.glob(pattern) for pattern in patterns):
+            return folder
+    return folder  # no weights: reading them says so
+
+
+def _check_name_fits(name, hf_cfg, folder):
+    """`create_model(name, pretrained=hf_folder)`: refuse a name whose architecture is not the folder's."""
+    try:
+        named = model_config(name)
+    except ValueError:
+        raise ValueError(f"unknown architecture {name!r}; to load the Hugging Face folder {folder} as it is, "
+                         f"pass it as the name: vidclip.load({str(folder)!r}) or create_model({str(folder)!r})") from None
+    differs = arch_differences(named, hf_cfg)
+    if differs:
+        raise CheckpointError(f"{folder} holds another architecture than {name!r} ({'; '.join(differs[:4])}); "
+                              f"pass the folder as the name instead: vidclip.load({str(folder)!r})")
+
+
+def arch_differences(ours, theirs):
+    """'vision_cfg.width: 768 != 64' for each open_clip config field where two CLIP configs differ."""
+    from dataclasses import asdict
+
+    from open_clip.model import CLIPTextCfg, CLIPVisionCfg
+
+    def fields(cfg):
+        flat = {"embed_dim": cfg["embed_dim"], "quick_gelu": bool(cfg.get("quick_gelu", False))}
+        text = asdict(CLIPTextCfg(**cfg["text_cfg"]))
+        if text["pool_type"] == "eos" and text["eos_id"] == text["vocab_size"] - 1:  # the first eos is the argmax
+            text.update(pool_type="argmax", eos_id=CLIPTextCfg.eos_id)
+        flat.update({f"vision_cfg.{k}": v for k, v in asdict(CLIPVisionCfg(**cfg["vision_cfg"])).items()})
+        flat.update({f"text_cfg.{k}": v for k, v in text.items()})
+        return flat
+
+    a, b = fields(ours), fields(theirs)
+    return [f"{key}: {a[key]!r} != {b[key]!r}" for key in a if a[key] != b.get(key) and "tokenizer" not in key]
+
+
 def download_tag(name, pretrained, tag, *, cache_dir=None):
     """open_clip's download of a pretrained tag, failing in seconds without network (open_clip and
     huggingface_hub retry for about a minute) with a message on how to place the weights by hand."""
@@ -121,11 +187,12 @@ def download_tag(name, pretrained, tag, *, cache_dir=None):
 def _hub_cache_only_when_offline(name):
     """Around open_clip's own `hf-hub:` download: without network, read the local cache only (as
     HF_HUB_OFFLINE=1 does) instead of retrying for a minute, and say how to place the files."""
-    if not name.startswith("hf-hub:") or _reachable(_download_host({"hf_hub": name[len("hf-hub:"):] + "/"})):
-        yield
-        return
     from huggingface_hub import constants
 
+    if not name.startswith("hf-hub:") or (
+            not constants.HF_HUB_OFFLINE and _reachable(_download_host({"hf_hub": name[len("hf-hub:"):] + "/"}))):
+        yield
+        return
     before, constants.HF_HUB_OFFLINE = constants.HF_HUB_OFFLINE, True
     try:
         yield
@@ -209,7 +276,11 @@ def load_checkpoint(path, *, device="cpu"):
     """Rebuild a VideoCLIP from a vidclip checkpoint (folder or .safetensors), config and weights."""
     config = read_config(path)
     if config is None:
-        raise CheckpointError(f"{path} is not a vidclip checkpoint (no {WEIGHTS} with a vidclip config)")
+        if Path(path).is_dir() and hf_model_type(path):
+            raise CheckpointError(f"{path} is a Hugging Face model folder, not a vidclip checkpoint: load it with "
+                                  f"vidclip.load({str(path)!r}) or vidclip.create_model({str(path)!r}, adapter=...)")
+        raise CheckpointError(f"{path} is not a vidclip checkpoint (no {WEIGHTS} with a vidclip config); a weights "
+                              f"file with open_clip keys loads as vidclip.create_model(NAME, pretrained={str(path)!r})")
     try:
         model = build_model(config)
     except (KeyError, TypeError, ValueError, AttributeError, AssertionError, RuntimeError) as error:
