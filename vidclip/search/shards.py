@@ -63,9 +63,14 @@ def open_folder(folder, manifest: dict) -> None:
             raise InputError(f"{folder} holds shards written with {', '.join(what[key] for key in changed)}: "
                              "rerun with the same inputs and options to resume, or use a new --out folder")
         return
-    if folder.is_dir() and any(folder.iterdir()):
+    if folder.is_dir() and any(not _ours(entry.name) for entry in folder.iterdir()):
         raise InputError(f"--out {folder} is a folder that is not empty and holds no {MANIFEST}: use a new folder")
     write_text_atomic(folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+
+
+def _ours(name: str) -> bool:
+    """A file another rank of the same run may have written already (or its temp file)."""
+    return name == MANIFEST or name.startswith(("shard-", f".{MANIFEST}.", ".shard-"))
 
 
 def read_manifest(folder) -> dict:
