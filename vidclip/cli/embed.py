@@ -16,17 +16,16 @@ the finished shards and does the rest, so a crash or a killed rank loses at most
 progress. Under torchrun, rank r writes shards r, r + WORLD_SIZE, ... with no collective, and any
 number of ranks can resume a folder. `vidclip index build FOLDER` reads the shards one by one.
 
-The one-file output holds:
-`embeddings` (N, D) float32 L2-normalised, `frame_features` (N, T, D) float16, `frame_mask` (N, T),
-and JSON metadata `vidclip.embeddings` with the model, the source paths in row order and the
-videos that could not be read (skipped, exit code 1). Source paths are stored absolute, so the
-file works from any folder. When no video can be read, an existing --out is left as it was (exit 2).
+A one-file output (and each shard) holds `embeddings` (N, D) float32 L2-normalised,
+`frame_features` (N, T, D) float16, `frame_mask` (N, T), and JSON metadata `vidclip.embeddings`
+with the model, the source paths in row order and the videos that could not be read (skipped, exit
+code 1). Source paths are stored absolute, so the file works from any folder. When no video can be read, an existing --out is left as it was (exit 2).
 
 examples:
   vidclip embed videos/ --model ViT-B-32 --pretrained openai --out feats.safetensors
   vidclip embed a.mp4 b.mp4 --model demo_out/runs/seqtransf/last --out feats.safetensors --json
   torchrun --nproc-per-node 4 -m vidclip embed videos/ --model ViT-B-32 --device cuda --out feats.safetensors
-    (each rank embeds every 4th video; rank 0 merges them into one file in input order)
+    (each rank embeds every 4th video; rank 0 gathers them all into one file in input order)
   torchrun --nnodes 2 --nproc-per-node 8 ... -m vidclip embed --inputs all.txt --model ViT-B-32 --device cuda --out feats/
     (shards; run the same command again after a failure to finish the folder)
   vidclip index build feats.safetensors --model ViT-B-32 --out my.index   (index precomputed embeddings)
