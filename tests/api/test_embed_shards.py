@@ -130,6 +130,11 @@ def test_inputs_list_and_unfinished_folder_refused_by_index(tmp_path, folder, ca
     assert main(["index", "build", str(out), "--out", str(tmp_path / "i.index"), *TINY[:2]]) == 2
     assert "1 of 2 shards are not finished (first: shard-00001)" in capsys.readouterr().err
     assert main(["embed", "--out", str(out), *TINY]) == 2
+    videos = tmp_path / "dataset"  # a folder of videos with a manifest.json of its own is still walked
+    videos.mkdir()
+    (videos / "manifest.json").write_text('{"name": "my dataset"}')
+    (videos / "v0.mp4").write_bytes((folder / "v0.mp4").read_bytes())
+    assert main(["index", "build", str(videos), "--out", str(tmp_path / "d.index"), *TINY[:2]]) == 0
 
 
 def test_index_from_shards_equals_index_from_one_file(tmp_path, folder, capsys):
@@ -144,6 +149,9 @@ def test_index_from_shards_equals_index_from_one_file(tmp_path, folder, capsys):
     assert all(np.array_equal(a.features()[k], b.features()[k]) for k in a.features())
     query = a.embeddings([4])[0]
     assert a.search(query, k=5) == b.search(query, k=5)
+    trained = tmp_path / "ivf.index"
+    assert main(["index", "build", str(many), "--out", str(trained), "--index-type", "ivf", *TINY[:2]]) == 0
+    assert VideoIndex.load(trained).spec["kind"] == "ivf" and VideoIndex.load(trained).sources == a.sources
 
 
 @pytest.fixture

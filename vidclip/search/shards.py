@@ -23,7 +23,11 @@ _RERUN = "rerun the same `vidclip embed` command to finish it"
 
 
 def is_shard_folder(path) -> bool:
-    return (Path(path) / MANIFEST).is_file()
+    """A folder with our manifest (a folder of videos may hold a manifest.json of its own)."""
+    try:
+        return read_manifest(path) is not None
+    except (InputError, NotADirectoryError):
+        return False
 
 
 def shard_name(number: int) -> str:
@@ -54,7 +58,7 @@ def open_folder(folder, manifest: dict) -> None:
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"--out {folder} is a file: give a folder for shards (or an --out ending in .safetensors)")
-    if is_shard_folder(folder):
+    if (folder / MANIFEST).is_file():
         before = read_manifest(folder)
         changed = [key for key in ("model", "shard_size", "inputs_sha256") if before.get(key) != manifest[key]]
         if changed:
@@ -77,6 +81,8 @@ def read_manifest(folder) -> dict:
     path = Path(folder) / MANIFEST
     try:
         manifest = json.loads(path.read_text())
+    except (IsADirectoryError, NotADirectoryError, FileNotFoundError):
+        raise InputError(f"{folder}: not a folder of `vidclip embed` shards (no {MANIFEST})") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputError(f"{path}: unreadable shard manifest ({error})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
