@@ -139,3 +139,21 @@ def test_list_models_names_what_builds():
     hookable = vidclip.list_models(adapter="prompts")
     assert "PE-Core-L-14-336" in hookable and "MobileCLIP2-B" in hookable
     assert not {"MobileCLIP2-S0", "convnext_base", "RN50"} & set(hookable)
+
+
+def test_hugging_face_text_tower_gives_its_embedding_and_word_states():
+    """open_clip's HFTextEncoder (built from a tiny BERT config: no download) in place of the text tower."""
+    transformers = pytest.importorskip("transformers")
+    from open_clip.hf_model import HFTextEncoder
+
+    model = tiny_model("siglip", "glscl").eval()
+    bert = transformers.BertConfig(vocab_size=49408, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                   intermediate_size=64, max_position_embeddings=16, pad_token_id=0)
+    model.clip.text = HFTextEncoder("bert-tiny", output_dim=32, config=bert, pooler_type="mean_pooler", proj_type="mlp").eval()
+    tokens = model.tokenize(CAPTIONS)
+    with torch.no_grad():
+        pooled, words, mask = run_text(model.clip, tokens)
+        features = model.text_features(tokens)
+    assert (pooled - model.clip.encode_text(tokens)).abs().max() < 1e-6
+    assert torch.equal(mask, tokens != 0) and words.shape == (*tokens.shape, 32)
+    assert features["queries"].shape == (2, model.adapter.queries.shape[0], 32)
