@@ -42,7 +42,7 @@ def list_models(adapter=None):
     return own + builds
 
 
-_HOOKABLE_TIMM_MODULES = ("vision_transformer", "vision_transformer_hybrid", "eva")  # timm trunks made of ViT blocks
+_HOOKABLE_TIMM_MODULES = ("vision_transformer", "vision_transformer_hybrid", "eva", "vitamin")  # trunks of ViT blocks (checked)
 
 
 def _runs(cfg, needs_blocks=False):

@@ -123,9 +123,9 @@ def _timm_patches(visual, features):
     attention (MAP) pooling, so this is the head's reading of that one patch, in the embedding space.
     """
     trunk, batch = visual.trunk, features.shape[0]
-    if features.ndim == 4:  # a convolutional map
-        if getattr(trunk, "output_fmt", "NCHW") == "NHWC":
-            features = rearrange(features, "n h w c -> n c h w")
+    if features.ndim == 4 and getattr(trunk, "output_fmt", "NCHW") == "NHWC":  # a channels-last map (Swin)
+        cells = rearrange(features, "n h w c -> (n h w) 1 1 c")  # (N*H*W, 1, 1, C)
+    elif features.ndim == 4:  # a convolutional map
         cells = rearrange(features, "n c h w -> (n h w) c 1 1")  # (N*H*W, C, 1, 1)
     else:
         prefix = trunk.num_prefix_tokens
