@@ -36,10 +36,14 @@ def list_models(adapter=None):
     """Architectures vidclip builds: its own configs, then every open_clip config whose towers it runs
     (decided from the config, nothing is built). With an adapter that hooks ViT blocks (prompts), only
     those whose vision tower has blocks."""
-    own = sorted(p.stem for p in _CONFIG_DIR.glob("*.json"))
+    own = _own_configs()
     hooks = adapter is not None and ADAPTERS[adapter].hooks_vision_blocks
     builds = [name for name in open_clip.list_models() if name not in own and _runs(open_clip.get_model_config(name), hooks)]
     return own + builds
+
+
+def _own_configs():
+    return sorted(p.stem for p in _CONFIG_DIR.glob("*.json"))
 
 
 _HOOKABLE_TIMM_MODULES = ("vision_transformer", "vision_transformer_hybrid", "eva", "vitamin")  # trunks of ViT blocks (checked)
@@ -75,8 +79,8 @@ def model_config(name):
         return json.loads(path.read_text())
     cfg = open_clip.get_model_config(name)
     if cfg is None:
-        raise ValueError(f"unknown architecture {name!r}; vidclip ships {', '.join(list_models())} "
-                         "and any open_clip ViT name works")
+        raise ValueError(f"unknown architecture {name!r}; vidclip ships {', '.join(_own_configs())} "
+                         "and open_clip's configs work too (vidclip.list_models() lists them all)")
     return cfg
 
 
