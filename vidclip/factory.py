@@ -13,6 +13,7 @@ CLIP repository); weights come from `pretrained`:
 
 import contextlib
 import copy
+import importlib.util
 import inspect
 import json
 import os
@@ -22,7 +23,7 @@ from pathlib import Path
 import open_clip
 import torch
 
-from vidclip.errors import CheckpointError
+from vidclip.errors import CheckpointError, TowerError
 from vidclip.adapters import build_adapter
 from vidclip.checkpoint import WEIGHTS, read_config, read_state_dict, weights_path
 from vidclip.convert.hf import check_hf_clip, hf_clip_to_open_clip, hf_model_type
@@ -34,9 +35,44 @@ _CLIP_KEYS = ("embed_dim", "vision_cfg", "text_cfg", "quick_gelu", "init_logit_s
               "nonscalar_logit_scale", "custom_text")
 
 
-def list_models():
-    """Architectures shipped with vidclip (any open_clip ViT name also works in `create_model`)."""
+def list_models(adapter=None):
+    """Architectures vidclip builds: its own configs, then every open_clip config whose towers it runs
+    (decided from the config, nothing is built). With an adapter that hooks ViT blocks (prompts), only
+    those whose vision tower has blocks."""
+    own = _own_configs()
+    hooks = adapter is not None and ADAPTERS[adapter].hooks_vision_blocks
+    builds = [name for name in open_clip.list_models() if name not in own and _runs(open_clip.get_model_config(name), hooks)]
+    return own + builds
+
+
+def _own_configs():
     return sorted(p.stem for p in _CONFIG_DIR.glob("*.json"))
+
+
+_HOOKABLE_TIMM_MODULES = ("vision_transformer", "vision_transformer_hybrid", "eva", "vitamin")  # trunks of ViT blocks (checked)
+
+
+def _runs(cfg, needs_blocks=False):
+    """Whether vidclip runs this open_clip config's towers (see vidclip.towers), from the config alone."""
+    vision, text = cfg.get("vision_cfg", {}), cfg.get("text_cfg", {})
+    if "multimodal_cfg" in cfg or text.get("embed_cls") or vision.get("attentional_pool"):
+        return False  # CoCa
+    if "hf_model_name" in text and importlib.util.find_spec("transformers") is None:
+        return False
+    timm_name = vision.get("timm_model_name")
+    if timm_name is None:
+        return not needs_blocks or not isinstance(vision.get("layers"), (list, tuple))  # a list: ModifiedResNet
+    import timm
+
+    if not timm.is_model(timm_name):
+        return False
+    return not needs_blocks or _timm_module(timm_name) in _HOOKABLE_TIMM_MODULES
+
+
+def _timm_module(name):
+    from timm.models._registry import _model_to_module
+
+    return _model_to_module.get(name)
 
 
 def model_config(name):
@@ -46,14 +82,18 @@ def model_config(name):
         return json.loads(path.read_text())
     cfg = open_clip.get_model_config(name)
     if cfg is None:
-        raise ValueError(f"unknown architecture {name!r}; vidclip ships {', '.join(list_models())} "
-                         "and any open_clip ViT name works")
+        raise ValueError(f"unknown architecture {name!r}; vidclip ships {', '.join(_own_configs())} "
+                         "and open_clip's configs work too (vidclip.list_models() lists them all)")
     return cfg
 
 
 def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freeze=None, device="cpu",
-                 cache_dir=None, **overrides):
-    """Build a VideoCLIP; overrides go to the adapter (its keyword arguments) or the CLIP config keys."""
+                 cache_dir=None, loss="auto", **overrides):
+    """Build a VideoCLIP; overrides go to the adapter (its keyword arguments) or the CLIP config keys.
+
+    loss: "auto" trains with the towers' own objective (sigmoid for SigLIP towers, softmax InfoNCE
+    otherwise); "softmax" or "sigmoid" chooses.
+    """
     accepted = set(inspect.signature(ADAPTERS[adapter]).parameters) - {"clip", "num_frames"}
     unknown = set(overrides) - accepted - set(_CLIP_KEYS)
     if unknown:
@@ -98,7 +138,7 @@ def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freez
             state = {f"clip.{k}": v for k, v in open_clip.factory.load_state_dict(path, weights_only=True).items()}
 
     config = {"model": name, "clip": clip_cfg, "adapter": adapter, "adapter_options": adapter_options,
-              "num_frames": num_frames, "preprocess": _preprocess(clip_cfg, preprocess), "source": str(pretrained) if pretrained else None}
+              "num_frames": num_frames, "loss": loss, "preprocess": _preprocess(clip_cfg, preprocess), "source": str(pretrained) if pretrained else None}
     model = build_model(config, freeze=freeze)
     if state is not None:
         _load_weights(model, state, with_adapter=same_adapter)
@@ -263,13 +303,26 @@ def _place_weights_help(name, pretrained, tag, cache_dir, why) -> str:
 
 def build_model(config, *, freeze=None):
     """config (as stored in checkpoints) -> VideoCLIP with fresh weights."""
-    clip_cfg = copy.deepcopy(config["clip"])
-    clip_cfg.pop("custom_text", None)
-    clip = open_clip.model.CLIP(**clip_cfg)
+    clip = build_clip(config["clip"])
     adapter = build_adapter(config["adapter"], clip=clip, num_frames=config["num_frames"], **saved_adapter_options(config))
-    text = clip_cfg["text_cfg"]
-    return VideoCLIP(clip=clip, adapter=adapter, tokenizer=_tokenizer(text["context_length"], text.get("hf_tokenizer_name")),
-                     config=config, preprocess_config=config["preprocess"], freeze=freeze or config.get("freeze"))
+    text = config["clip"]["text_cfg"]
+    tokenizer = _tokenizer(text["context_length"], text.get("hf_tokenizer_name"), json.dumps(text.get("tokenizer_kwargs") or {}))
+    return VideoCLIP(clip=clip, adapter=adapter, tokenizer=tokenizer, config=config,
+                     preprocess_config=config["preprocess"], freeze=freeze or config.get("freeze"))
+
+
+def build_clip(clip_cfg):
+    """open_clip's model for a config, of the class `open_clip.create_model` picks (CustomTextCLIP for
+    custom and Hugging Face text towers), random weights: no timm or HF base weights are fetched."""
+    cfg = copy.deepcopy(clip_cfg)
+    if "multimodal_cfg" in cfg:
+        raise TowerError("CoCa models (multimodal_cfg) are not supported: vidclip needs a contrastive two-tower model")
+    custom_text = cfg.pop("custom_text", False) or "hf_model_name" in cfg["text_cfg"]
+    if "timm_model_name" in cfg["vision_cfg"]:
+        cfg["vision_cfg"]["timm_model_pretrained"] = False
+    if "hf_model_name" in cfg["text_cfg"]:
+        cfg["text_cfg"]["hf_model_pretrained"] = False
+    return (open_clip.model.CustomTextCLIP if custom_text else open_clip.model.CLIP)(**cfg)
 
 
 def load_checkpoint(path, *, device="cpu"):
@@ -346,7 +399,8 @@ def _preprocess(clip_cfg, tag):
 
 
 @lru_cache(maxsize=8)
-def _tokenizer(context_length, hf_name=None):
+def _tokenizer(context_length, hf_name=None, options="{}"):
+    """open_clip's tokenizer for a text config (options: its tokenizer_kwargs as JSON, hashable)."""
     if hf_name:
-        return open_clip.tokenizer.HFTokenizer(hf_name, context_length=context_length)
+        return open_clip.tokenizer.HFTokenizer(hf_name, context_length=context_length, **json.loads(options))
     return open_clip.tokenizer.SimpleTokenizer(context_length=context_length)

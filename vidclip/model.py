@@ -13,20 +13,26 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from vidclip.losses import clip_loss
+from vidclip.errors import ConfigError
+from vidclip.losses import clip_loss, sigmoid_loss
 from vidclip.adapters.moment_head import decode_moments, moment_loss, saliency_loss, saliency_pairs, saliency_targets
 from vidclip.towers import check_supported, run_text, run_vision
 
 FREEZE_POLICIES = ("none", "towers", "visual", "text")
+LOSSES = ("auto", "softmax", "sigmoid")
+SIGLIP_INIT_BIAS = -10.0  # SigLIP's initial logit bias, for a sigmoid loss on a tower trained without one
 
 
 class VideoCLIP(nn.Module):
     def __init__(self, *, clip, adapter, tokenizer, config, preprocess_config, freeze=None):
         super().__init__()
-        check_supported(clip)
+        check_supported(clip, adapter)
         self.clip, self.adapter = clip, adapter
         self._tokenizer = tokenizer
         self.config = dict(config)
+        self.loss = _resolve_loss(self.config.get("loss", "auto"), clip)
+        if self.loss == "sigmoid" and getattr(clip, "logit_bias", None) is None:  # a CLIP tower trained with SigLIP's loss
+            self.logit_bias = nn.Parameter(torch.tensor(SIGLIP_INIT_BIAS))
         self.preprocess_config = dict(preprocess_config)
         self.set_freeze(freeze or adapter.default_freeze)
 
@@ -92,13 +98,21 @@ class VideoCLIP(nn.Module):
         """The method's own score (Nt, Nv): cosine, or s_g + lambda * s_l for GLSCL."""
         return self.adapter.similarity(text_features, video_features)
 
+    def contrastive_loss(self, similarity):
+        """(N, N) paired similarities -> the towers' own pre-training objective: SigLIP's sigmoid loss
+        with its learned bias, or CLIP's symmetric InfoNCE (the "loss" config option overrides)."""
+        if self.loss == "sigmoid":
+            bias = self.clip.logit_bias if getattr(self.clip, "logit_bias", None) is not None else self.logit_bias
+            return sigmoid_loss(similarity, self.clip.logit_scale, bias)
+        return clip_loss(similarity, self.clip.logit_scale)
+
     def losses_from_features(self, text_features, video_features, captions=None):
-        """Symmetric InfoNCE with CLIP's learned temperature + the adapter's weighted losses.
+        """The contrastive loss (`contrastive_loss`) + the adapter's weighted losses.
 
         Features may be all-gathered across ranks first (the rows must stay paired).
         """
         sim = self.similarity(text_features, video_features)  # (B, B)
-        losses = {"contrastive": clip_loss(sim, self.clip.logit_scale)}
+        losses = {"contrastive": self.contrastive_loss(sim)}
         losses.update(self.adapter.losses(model=self, text=text_features, video=video_features, captions=captions))
         losses["loss"] = sum(losses.values())
         return losses
@@ -201,6 +215,15 @@ class VideoCLIP(nn.Module):
 
     def num_trainable_parameters(self):
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+def _resolve_loss(loss, clip):
+    """"auto" -> "sigmoid" for towers pre-trained with SigLIP's loss (they carry a logit bias), else "softmax"."""
+    if loss not in LOSSES:
+        raise ConfigError(f"loss={loss!r}: expected one of {', '.join(LOSSES)}")
+    if loss == "auto":
+        return "sigmoid" if getattr(clip, "logit_bias", None) is not None else "softmax"
+    return loss
 
 
 def _to_seconds(fraction, times):

@@ -21,6 +21,7 @@ from torch import nn
 
 from vidclip.kernels import frame_pool_scores
 from vidclip.adapters.base import Adapter, register
+from vidclip.towers import embedding_dim
 
 
 def pooled_cosine(text, frames, frame_mask, temperature):
@@ -48,7 +49,7 @@ class GlobalLocal(Adapter):
                          consistency_weight=consistency_weight, diagonal_weight=diagonal_weight,
                          diagonal_target=diagonal_target, diversity_weight=diversity_weight,
                          diversity_margin=diversity_margin)
-        dim = clip.visual.output_dim
+        dim = embedding_dim(clip)
         self.temperature, self.local_weight = temperature, local_weight
         self.queries = nn.Parameter(torch.randn(num_queries, dim) * dim**-0.5)  # (K, D)
         self.position = nn.Parameter(torch.randn(max(max_frames, num_frames), dim) * 0.01)  # frame order for Q_v

@@ -21,7 +21,7 @@ from vidclip.kernels import temporal_attention
 from vidclip.losses import masked_mean
 from vidclip.adapters.base import Adapter, register
 from vidclip.adapters.bottleneck import Bottleneck
-from vidclip.towers import BlockParts
+from vidclip.towers import BlockParts, vision_blocks, vision_width
 
 
 @register
@@ -32,7 +32,7 @@ class TemporalPrompts(Adapter):
 
     def __init__(self, *, clip, num_frames, reduction=4, motion_weight=0.1):
         super().__init__(clip=clip, num_frames=num_frames, reduction=reduction, motion_weight=motion_weight)
-        width, layers = clip.visual.transformer.width, len(clip.visual.transformer.resblocks)
+        width, layers = vision_width(clip.visual, self.name), len(vision_blocks(clip.visual, self.name))
         self.motion_weight = motion_weight
         self.prompts = nn.Parameter(torch.randn(layers, num_frames, width) * 0.02)  # (L, T, W)
         self.gates = nn.Parameter(torch.zeros(layers, width))  # (L, W): prompt share, 0 = identity
@@ -48,20 +48,20 @@ class TemporalPrompts(Adapter):
         parts = BlockParts(block)
         batch = x.shape[0] // num_frames
         prompt = repeat(self._frame_prompts(index, num_frames), "t w -> (b t) w", b=batch) + x.mean(dim=1)  # (B*T, W)
-        prompt = prompt[:, None] + block.ls_1(self._temporal(parts, prompt[:, None], num_frames, frame_mask))  # (B*T, 1, W)
-        x = x + block.ls_1(self._spatial(parts, self.gates[index], x, prompt))
+        prompt = prompt[:, None] + parts.ls1(self._temporal(parts, prompt[:, None], num_frames, frame_mask))  # (B*T, 1, W)
+        x = x + parts.ls1(self._spatial(parts, self.gates[index], x, prompt))
         x = x + self.adapters[index](x)
         return parts.feed_forward(x)
 
     @staticmethod
     def _temporal(parts, prompt, num_frames, frame_mask):
-        q, k, v = parts.qkv(parts.block.ln_1(prompt))  # (B*T, 1, H, Dh)
+        q, k, v = parts.qkv(parts.norm1(prompt))  # (B*T, 1, H, Dh)
         return parts.out(temporal_attention(q, k, v, num_frames, frame_mask=frame_mask))  # (B*T, 1, W)
 
     @staticmethod
     def _spatial(parts, gate, x, prompt):
-        q, k, v = (rearrange(t, "n l h d -> n h l d") for t in parts.qkv(parts.block.ln_1(x)))  # (B*T, H, N, Dh)
-        _, k_p, v_p = (rearrange(t, "n l h d -> n h l d") for t in parts.qkv(parts.block.ln_1(prompt)))  # (B*T, H, 1, Dh)
+        q, k, v = (rearrange(t, "n l h d -> n h l d") for t in parts.qkv(parts.norm1(x)))  # (B*T, H, N, Dh)
+        _, k_p, v_p = (rearrange(t, "n l h d -> n h l d") for t in parts.qkv(parts.norm1(prompt)))  # (B*T, H, 1, Dh)
         scale = q.shape[-1] ** -0.5
         logits = (q @ k.transpose(-1, -2)) * scale  # (B*T, H, N, N)
         logits_p = (q @ k_p.transpose(-1, -2)) * scale  # (B*T, H, N, 1)

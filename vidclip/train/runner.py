@@ -39,7 +39,7 @@ def create_video_model(config, device):
     torch.manual_seed(config.train.seed)  # the same initial weights on every rank and every rerun
     try:
         model = create_model(m.name, pretrained=m.pretrained, adapter=m.adapter, num_frames=m.num_frames,
-                             freeze=None if m.freeze == "auto" else m.freeze, **m.adapter_options)
+                             freeze=None if m.freeze == "auto" else m.freeze, loss=m.loss, **m.adapter_options)
     except ValueError as error:  # unknown architecture, pretrained or adapter option: a config mistake
         raise ConfigError(f"model: {error}") from error
     if config.data.max_words is not None:

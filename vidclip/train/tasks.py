@@ -148,7 +148,6 @@ class ImageTextTask(Task):
     name = "image_text"
 
     def losses(self, model, batch, gather):
-        from vidclip.losses import clip_loss
         from vidclip.towers import run_text
 
         images = batch["images"] if "images" in batch else batch["frames"][:, 0]  # (B, 3, H, W)
@@ -157,7 +156,7 @@ class ImageTextTask(Task):
         image = F.normalize(clip.encode_image(images), dim=-1)  # (B, D)
         text = F.normalize(run_text(clip, caption_tokens(model, batch["caption"]))[0], dim=-1)  # (B, D)
         image, text = gather(image), gather(text)
-        return {"loss": clip_loss(text @ image.t(), clip.logit_scale)}
+        return {"loss": model.contrastive_loss(text @ image.t())}
 
 
 def build_task(name, *, classes=None, templates=None):
