@@ -151,7 +151,7 @@ def test_unknown_key_in_yaml_names_key_section_and_valid_names(tmp_path):
         load_config(recipe)
     assert str(info.value) == (
         "unknown key 'model.adaptor' in section 'model' (did you mean 'adapter'?); valid keys: "
-        "adapter, adapter_options, freeze, grad_checkpointing, name, num_frames, pretrained"
+        "adapter, adapter_options, freeze, grad_checkpointing, loss, name, num_frames, pretrained"
     )
 
 

@@ -12,8 +12,8 @@ import torch
 from vidclip.demo import evaluation
 from vidclip.demo.pipeline import DemoOptions, demo_methods, run_demo, stage_overrides
 
-CLIP_KEYS = ("twin_acc", "t2v_R1", "novel_t2v_R1", "zeroshot_top1")
-MOMENT_KEYS = ("R1@0.5", "mIoU")
+CLIP_KEYS = ("twin_acc", "t2v_R1", "t2v_R1_dsl", "novel_t2v_R1", "zeroshot_top1")
+MOMENT_KEYS = ("R1@0.5", "mIoU", "HL-mAP", "HL-Hit1")
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +144,10 @@ def test_cached_frame_features_give_the_models_own_losses(adapter):
         for batch in (pixels, fast):
             batch["start"], batch["end"], batch["duration"] = torch.zeros(6), torch.full((6,), 1.0), torch.full((6,), 2.0)
     for task in tasks:
-        slow_losses, fast_losses = task.losses(model, pixels, identity), task.losses(model, fast, identity)
+        torch.manual_seed(1)  # the saliency loss draws its easy pairs: the same draws for both
+        slow_losses = task.losses(model, pixels, identity)
+        torch.manual_seed(1)
+        fast_losses = task.losses(model, fast, identity)
         assert slow_losses.keys() == fast_losses.keys()
         for key in slow_losses:
             torch.testing.assert_close(fast_losses[key], slow_losses[key], rtol=1e-4, atol=1e-5)

@@ -20,6 +20,8 @@ _PUBLIC = {
     "load": "vidclip.api",
     "VideoCLIP": "vidclip.model",
     "VideoIndex": "vidclip.search.index",
+    "export_hf": "vidclip.convert.hf",
+    "import_clip4clip": "vidclip.convert.clip4clip",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

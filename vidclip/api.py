@@ -11,14 +11,21 @@ from vidclip.pipeline import Pipeline
 
 
 def load(name_or_checkpoint, pretrained=None, device="cpu", adapter=None, num_frames=None, *, cache_dir=None):
-    """A ready Pipeline for a model name (open_clip / vidclip) or a vidclip checkpoint folder or file.
+    """A ready Pipeline for a model name (open_clip / vidclip / `hf-hub:ORG/NAME`), a vidclip checkpoint
+    folder or file, a Hugging Face CLIPModel folder, or an open_clip folder (open_clip_config.json + weights).
 
     cache_dir: where per-video frame features for moments are kept between runs (default: memory only).
     """
-    path = Path(str(name_or_checkpoint))
-    if not path.exists() and ("/" in str(name_or_checkpoint) or path.suffix == ".safetensors"):
+    from vidclip.convert.hf import hf_model_type
+
+    name = str(name_or_checkpoint)
+    path = Path(name)
+    if (path / "open_clip_config.json").is_file():  # an open_clip folder (config + weights): open_clip reads it
+        name = f"local-dir:{path}"
+    is_name = name.startswith(("hf-hub:", "local-dir:")) or (path.is_dir() and hf_model_type(path))
+    if not is_name and not path.exists() and ("/" in name or path.suffix == ".safetensors"):
         raise FileNotFoundError(f"no checkpoint at {name_or_checkpoint}")
-    if path.exists():
+    if not is_name and path.exists():
         from vidclip.factory import load_checkpoint
 
         model = load_checkpoint(name_or_checkpoint, device=device)
@@ -26,7 +33,7 @@ def load(name_or_checkpoint, pretrained=None, device="cpu", adapter=None, num_fr
         from vidclip.factory import create_model
 
         options = {key: value for key, value in {"adapter": adapter, "num_frames": num_frames}.items() if value is not None}
-        model = create_model(str(name_or_checkpoint), pretrained=pretrained, device=device, **options)
+        model = create_model(name, pretrained=pretrained, device=device, **options)
     pipeline = Pipeline(model, device=device, num_frames=num_frames)
     if cache_dir is not None:
         from vidclip.moments.frame_features import FeatureCache

@@ -67,6 +67,19 @@ def remove_stale_temps(path) -> list:
     return removed
 
 
+_SWEPT: set = set()
+
+
+def _sweep_once(path: Path) -> None:
+    """Sweep a target's stale temps on this process's first write to it, not on every write: the
+    sweep lists the whole folder, and a writer of many files into one folder (embedding shards)
+    would pay for it once per file. Temps of writers killed later are swept by the next process."""
+    key = (str(path.parent.resolve()), path.name)
+    if key not in _SWEPT:
+        remove_stale_temps(path)
+        _SWEPT.add(key)
+
+
 def as_os_error(error: BaseException, path) -> BaseException:
     """The error of a failed write, as an OSError naming `path` when the cause was the filesystem.
 
@@ -94,7 +107,7 @@ def atomic_path(path):
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a folder, not a file to write", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
+    _sweep_once(path)
     fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:

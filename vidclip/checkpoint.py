@@ -5,7 +5,7 @@ metadata, so the file alone suffices) and `config.json`. Loading rebuilds the mo
 config and needs no code from the run that saved it. `.pt`/`.bin` weights from elsewhere are read
 with `torch.load(weights_only=True)`; a file that holds pickled objects is refused. Rebuilding a
 model from a checkpoint is `vidclip.factory.load_checkpoint`; other layouts (Hugging Face) are
-converted in `vidclip.convert`; a training run's resumable state is `vidclip.train.run_state`.
+converted in `vidclip.convert` (Hugging Face, CLIP4Clip); a training run's resumable state is `vidclip.train.run_state`.
 """
 
 import hashlib
@@ -100,6 +100,9 @@ def read_state_dict(path):
             f"{path} holds pickled Python objects, not just tensors; vidclip never unpickles them "
             f"(that can run arbitrary code). Re-save the tensors only, e.g. as safetensors. ({error})"
         ) from None
+    except Exception as error:  # torch raises many types for a file in no format of its own (KeyError, EOFError, ...)
+        raise CheckpointError(f"{path} is not a PyTorch weights file, or it is truncated "
+                              f"({type(error).__name__}: {error})") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):

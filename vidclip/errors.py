@@ -110,3 +110,7 @@ def describe_os_error(error: OSError) -> str:
     fix = _OS_FIXES.get(error.errno)
     text = f"{where}: {error.strerror or error}" if where else str(error)
     return f"{text} ({fix})" if fix else text
+
+
+class TowerError(VidclipError, ValueError):
+    """An open_clip tower vidclip cannot run as asked (e.g. an adapter that hooks ViT blocks on a convolutional tower)."""

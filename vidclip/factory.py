@@ -1,15 +1,19 @@
 """name / pretrained -> VideoCLIP. Architectures are open_clip JSON configs in vidclip/model_configs/
-(open_clip's own registry is the fallback); weights come from `pretrained`:
+(open_clip's own registry is the fallback), or `hf-hub:ORG/NAME` (an open_clip or a transformers
+CLIP repository); weights come from `pretrained`:
 
 - None: random init;  an open_clip tag ("openai", "laion2b_s34b_b79k", ...): open_clip downloads it;
 - a vidclip checkpoint (folder or .safetensors with a vidclip config): its towers, and its adapter
   too when the adapter name matches; the architecture must match `name`'s;
-- a Hugging Face `CLIPModel` folder (converted; the architecture comes from its config.json);
+- a Hugging Face `CLIPModel` folder, sharded or not (converted; the architecture comes from its
+  config.json, mean/std from its preprocessor_config.json; `name` may be the folder itself, otherwise
+  it must name the same architecture);
 - a weights file with open_clip keys (.safetensors, or .pt/.bin/.pth read without unpickling).
 """
 
 import contextlib
 import copy
+import importlib.util
 import inspect
 import json
 import os
@@ -19,10 +23,10 @@ from pathlib import Path
 import open_clip
 import torch
 
-from vidclip.errors import CheckpointError
+from vidclip.errors import CheckpointError, TowerError
 from vidclip.adapters import build_adapter
 from vidclip.checkpoint import WEIGHTS, read_config, read_state_dict, weights_path
-from vidclip.convert import hf_clip_to_open_clip, is_hf_clip
+from vidclip.convert.hf import check_hf_clip, hf_clip_to_open_clip, hf_model_type
 from vidclip.model import VideoCLIP
 from vidclip.registry import ADAPTERS
 
@@ -31,9 +35,44 @@ _CLIP_KEYS = ("embed_dim", "vision_cfg", "text_cfg", "quick_gelu", "init_logit_s
               "nonscalar_logit_scale", "custom_text")
 
 
-def list_models():
-    """Architectures shipped with vidclip (any open_clip ViT name also works in `create_model`)."""
+def list_models(adapter=None):
+    """Architectures vidclip builds: its own configs, then every open_clip config whose towers it runs
+    (decided from the config, nothing is built). With an adapter that hooks ViT blocks (prompts), only
+    those whose vision tower has blocks."""
+    own = _own_configs()
+    hooks = adapter is not None and ADAPTERS[adapter].hooks_vision_blocks
+    builds = [name for name in open_clip.list_models() if name not in own and _runs(open_clip.get_model_config(name), hooks)]
+    return own + builds
+
+
+def _own_configs():
     return sorted(p.stem for p in _CONFIG_DIR.glob("*.json"))
+
+
+_HOOKABLE_TIMM_MODULES = ("vision_transformer", "vision_transformer_hybrid", "eva", "vitamin")  # trunks of ViT blocks (checked)
+
+
+def _runs(cfg, needs_blocks=False):
+    """Whether vidclip runs this open_clip config's towers (see vidclip.towers), from the config alone."""
+    vision, text = cfg.get("vision_cfg", {}), cfg.get("text_cfg", {})
+    if "multimodal_cfg" in cfg or text.get("embed_cls") or vision.get("attentional_pool"):
+        return False  # CoCa
+    if "hf_model_name" in text and importlib.util.find_spec("transformers") is None:
+        return False
+    timm_name = vision.get("timm_model_name")
+    if timm_name is None:
+        return not needs_blocks or not isinstance(vision.get("layers"), (list, tuple))  # a list: ModifiedResNet
+    import timm
+
+    if not timm.is_model(timm_name):
+        return False
+    return not needs_blocks or _timm_module(timm_name) in _HOOKABLE_TIMM_MODULES
+
+
+def _timm_module(name):
+    from timm.models._registry import _model_to_module
+
+    return _model_to_module.get(name)
 
 
 def model_config(name):
@@ -43,14 +82,18 @@ def model_config(name):
         return json.loads(path.read_text())
     cfg = open_clip.get_model_config(name)
     if cfg is None:
-        raise ValueError(f"unknown architecture {name!r}; vidclip ships {', '.join(list_models())} "
-                         "and any open_clip ViT name works")
+        raise ValueError(f"unknown architecture {name!r}; vidclip ships {', '.join(_own_configs())} "
+                         "and open_clip's configs work too (vidclip.list_models() lists them all)")
     return cfg
 
 
 def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freeze=None, device="cpu",
-                 cache_dir=None, **overrides):
-    """Build a VideoCLIP; overrides go to the adapter (its keyword arguments) or the CLIP config keys."""
+                 cache_dir=None, loss="auto", **overrides):
+    """Build a VideoCLIP; overrides go to the adapter (its keyword arguments) or the CLIP config keys.
+
+    loss: "auto" trains with the towers' own objective (sigmoid for SigLIP towers, softmax InfoNCE
+    otherwise); "softmax" or "sigmoid" chooses.
+    """
     accepted = set(inspect.signature(ADAPTERS[adapter]).parameters) - {"clip", "num_frames"}
     unknown = set(overrides) - accepted - set(_CLIP_KEYS)
     if unknown:
@@ -69,8 +112,10 @@ def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freez
         same_adapter = vidclip_cfg.get("adapter") == adapter
         if same_adapter and not adapter_options:  # continue with the saved adapter's options
             adapter_options = saved_adapter_options(vidclip_cfg)
-    elif pretrained and Path(pretrained).is_dir() and is_hf_clip(pretrained):
-        clip_cfg, clip_state = hf_clip_to_open_clip(pretrained)
+    elif (hf_folder := _hf_folder(name, pretrained, cache_dir)) is not None:
+        clip_cfg, clip_state, preprocess = hf_clip_to_open_clip(hf_folder)
+        if pretrained:  # the folder came as weights for `name`: both must describe one architecture
+            _check_name_fits(name, clip_cfg, hf_folder)
         state = {f"clip.{k}": v for k, v in clip_state.items()}
     elif name.startswith(("hf-hub:", "local-dir:")):  # open_clip resolves config and weights itself
         with _hub_cache_only_when_offline(name):
@@ -93,11 +138,72 @@ def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freez
             state = {f"clip.{k}": v for k, v in open_clip.factory.load_state_dict(path, weights_only=True).items()}
 
     config = {"model": name, "clip": clip_cfg, "adapter": adapter, "adapter_options": adapter_options,
-              "num_frames": num_frames, "preprocess": _preprocess(clip_cfg, preprocess), "source": str(pretrained) if pretrained else None}
+              "num_frames": num_frames, "loss": loss, "preprocess": _preprocess(clip_cfg, preprocess), "source": str(pretrained) if pretrained else None}
     model = build_model(config, freeze=freeze)
     if state is not None:
         _load_weights(model, state, with_adapter=same_adapter)
     return model.to(device)
+
+
+def _hf_folder(name, pretrained, cache_dir):
+    """The Hugging Face model folder that `name` or `pretrained` points to (a `hf-hub:` transformers
+    repository is downloaded first), or None: open_clip repositories and everything else load elsewhere."""
+    if pretrained:
+        return pretrained if Path(pretrained).is_dir() and hf_model_type(pretrained) else None
+    if Path(name).is_dir() and hf_model_type(name):
+        return name
+    if name.startswith("hf-hub:"):
+        with _hub_cache_only_when_offline(name):
+            return _hub_transformers_folder(name[len("hf-hub:"):], cache_dir)
+    return None
+
+
+def _hub_transformers_folder(repo, cache_dir):
+    """The cached folder of a transformers repository: its JSON files first, then the weights they ask
+    for (safetensors when the repository has them); None for an open_clip repository."""
+    from huggingface_hub import snapshot_download
+
+    folder = Path(snapshot_download(repo, allow_patterns=["*.json"], cache_dir=cache_dir))
+    if (folder / "open_clip_config.json").is_file() or not hf_model_type(folder):
+        return None
+    check_hf_clip(folder)
+    for patterns in (["model.safetensors", "model-*-of-*.safetensors"], ["pytorch_model.bin", "pytorch_model-*-of-*.bin"]):
+        folder = Path(snapshot_download(repo, allow_patterns=patterns, cache_dir=cache_dir))
+        if any(folder.glob(pattern) for pattern in patterns):
+            return folder
+    return folder  # no weights: reading them says so
+
+
+def _check_name_fits(name, hf_cfg, folder):
+    """`create_model(name, pretrained=hf_folder)`: refuse a name whose architecture is not the folder's."""
+    try:
+        named = model_config(name)
+    except ValueError:
+        raise ValueError(f"unknown architecture {name!r}; to load the Hugging Face folder {folder} as it is, "
+                         f"pass it as the name: vidclip.load({str(folder)!r}) or create_model({str(folder)!r})") from None
+    differs = arch_differences(named, hf_cfg)
+    if differs:
+        raise CheckpointError(f"{folder} holds another architecture than {name!r} ({'; '.join(differs[:4])}); "
+                              f"pass the folder as the name instead: vidclip.load({str(folder)!r})")
+
+
+def arch_differences(ours, theirs):
+    """'vision_cfg.width: 768 != 64' for each open_clip config field where two CLIP configs differ."""
+    from dataclasses import asdict
+
+    from open_clip.model import CLIPTextCfg, CLIPVisionCfg
+
+    def fields(cfg):
+        flat = {"embed_dim": cfg["embed_dim"], "quick_gelu": bool(cfg.get("quick_gelu", False))}
+        text = asdict(CLIPTextCfg(**cfg["text_cfg"]))
+        if text["pool_type"] == "eos" and text["eos_id"] == text["vocab_size"] - 1:  # the first eos is the argmax
+            text.update(pool_type="argmax", eos_id=CLIPTextCfg.eos_id)
+        flat.update({f"vision_cfg.{k}": v for k, v in asdict(CLIPVisionCfg(**cfg["vision_cfg"])).items()})
+        flat.update({f"text_cfg.{k}": v for k, v in text.items()})
+        return flat
+
+    a, b = fields(ours), fields(theirs)
+    return [f"{key}: {a[key]!r} != {b[key]!r}" for key in a if a[key] != b.get(key) and "tokenizer" not in key]
 
 
 def download_tag(name, pretrained, tag, *, cache_dir=None):
@@ -121,11 +227,12 @@ def download_tag(name, pretrained, tag, *, cache_dir=None):
 def _hub_cache_only_when_offline(name):
     """Around open_clip's own `hf-hub:` download: without network, read the local cache only (as
     HF_HUB_OFFLINE=1 does) instead of retrying for a minute, and say how to place the files."""
-    if not name.startswith("hf-hub:") or _reachable(_download_host({"hf_hub": name[len("hf-hub:"):] + "/"})):
-        yield
-        return
     from huggingface_hub import constants
 
+    if not name.startswith("hf-hub:") or (
+            not constants.HF_HUB_OFFLINE and _reachable(_download_host({"hf_hub": name[len("hf-hub:"):] + "/"}))):
+        yield
+        return
     before, constants.HF_HUB_OFFLINE = constants.HF_HUB_OFFLINE, True
     try:
         yield
@@ -196,20 +303,37 @@ def _place_weights_help(name, pretrained, tag, cache_dir, why) -> str:
 
 def build_model(config, *, freeze=None):
     """config (as stored in checkpoints) -> VideoCLIP with fresh weights."""
-    clip_cfg = copy.deepcopy(config["clip"])
-    clip_cfg.pop("custom_text", None)
-    clip = open_clip.model.CLIP(**clip_cfg)
+    clip = build_clip(config["clip"])
     adapter = build_adapter(config["adapter"], clip=clip, num_frames=config["num_frames"], **saved_adapter_options(config))
-    text = clip_cfg["text_cfg"]
-    return VideoCLIP(clip=clip, adapter=adapter, tokenizer=_tokenizer(text["context_length"], text.get("hf_tokenizer_name")),
-                     config=config, preprocess_config=config["preprocess"], freeze=freeze or config.get("freeze"))
+    text = config["clip"]["text_cfg"]
+    tokenizer = _tokenizer(text["context_length"], text.get("hf_tokenizer_name"), json.dumps(text.get("tokenizer_kwargs") or {}))
+    return VideoCLIP(clip=clip, adapter=adapter, tokenizer=tokenizer, config=config,
+                     preprocess_config=config["preprocess"], freeze=freeze or config.get("freeze"))
+
+
+def build_clip(clip_cfg):
+    """open_clip's model for a config, of the class `open_clip.create_model` picks (CustomTextCLIP for
+    custom and Hugging Face text towers), random weights: no timm or HF base weights are fetched."""
+    cfg = copy.deepcopy(clip_cfg)
+    if "multimodal_cfg" in cfg:
+        raise TowerError("CoCa models (multimodal_cfg) are not supported: vidclip needs a contrastive two-tower model")
+    custom_text = cfg.pop("custom_text", False) or "hf_model_name" in cfg["text_cfg"]
+    if "timm_model_name" in cfg["vision_cfg"]:
+        cfg["vision_cfg"]["timm_model_pretrained"] = False
+    if "hf_model_name" in cfg["text_cfg"]:
+        cfg["text_cfg"]["hf_model_pretrained"] = False
+    return (open_clip.model.CustomTextCLIP if custom_text else open_clip.model.CLIP)(**cfg)
 
 
 def load_checkpoint(path, *, device="cpu"):
     """Rebuild a VideoCLIP from a vidclip checkpoint (folder or .safetensors), config and weights."""
     config = read_config(path)
     if config is None:
-        raise CheckpointError(f"{path} is not a vidclip checkpoint (no {WEIGHTS} with a vidclip config)")
+        if Path(path).is_dir() and hf_model_type(path):
+            raise CheckpointError(f"{path} is a Hugging Face model folder, not a vidclip checkpoint: load it with "
+                                  f"vidclip.load({str(path)!r}) or vidclip.create_model({str(path)!r}, adapter=...)")
+        raise CheckpointError(f"{path} is not a vidclip checkpoint (no {WEIGHTS} with a vidclip config); a weights "
+                              f"file with open_clip keys loads as vidclip.create_model(NAME, pretrained={str(path)!r})")
     try:
         model = build_model(config)
     except (KeyError, TypeError, ValueError, AttributeError, AssertionError, RuntimeError) as error:
@@ -275,7 +399,8 @@ def _preprocess(clip_cfg, tag):
 
 
 @lru_cache(maxsize=8)
-def _tokenizer(context_length, hf_name=None):
+def _tokenizer(context_length, hf_name=None, options="{}"):
+    """open_clip's tokenizer for a text config (options: its tokenizer_kwargs as JSON, hashable)."""
     if hf_name:
-        return open_clip.tokenizer.HFTokenizer(hf_name, context_length=context_length)
+        return open_clip.tokenizer.HFTokenizer(hf_name, context_length=context_length, **json.loads(options))
     return open_clip.tokenizer.SimpleTokenizer(context_length=context_length)

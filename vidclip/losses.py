@@ -19,6 +19,18 @@ def clip_loss(similarity, logit_scale, *, max_scale=100.0):
     return info_nce(logit_scale.exp().clamp(max=max_scale) * similarity)
 
 
+def sigmoid_loss(similarity, logit_scale, logit_bias, *, max_scale=100.0):
+    """SigLIP's pairwise sigmoid loss on (N, N) similarities whose diagonal holds the positive pairs.
+
+    Every pair is its own match / no-match decision on scale * similarity + bias (both learned), so no
+    softmax over the batch: -sum log sigmoid(+-logit) / N, as in SigLIP (and open_clip's SigLipLoss).
+    """
+    assert similarity.ndim == 2 and similarity.shape[0] == similarity.shape[1], f"need square similarities, got {tuple(similarity.shape)}"
+    logits = logit_scale.exp().clamp(max=max_scale) * similarity + logit_bias  # (N, N)
+    signs = 2 * torch.eye(len(logits), device=logits.device, dtype=logits.dtype) - 1  # +1 positives, -1 the rest
+    return -F.logsigmoid(signs * logits).sum() / len(logits)
+
+
 def masked_mean(x, mask, dim):
     """Mean of x over `dim`, counting only positions where mask (broadcastable, bool) is True."""
     weight = mask.to(x.dtype)

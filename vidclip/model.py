@@ -14,20 +14,26 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from vidclip.losses import clip_loss
-from vidclip.adapters.moment_head import decode_moments, moment_loss
+from vidclip.errors import ConfigError
+from vidclip.losses import clip_loss, sigmoid_loss
+from vidclip.adapters.moment_head import decode_moments, moment_loss, saliency_loss, saliency_pairs, saliency_targets
 from vidclip.towers import check_supported, run_text, run_vision
 
 FREEZE_POLICIES = ("none", "towers", "visual", "text")
+LOSSES = ("auto", "softmax", "sigmoid")
+SIGLIP_INIT_BIAS = -10.0  # SigLIP's initial logit bias, for a sigmoid loss on a tower trained without one
 
 
 class VideoCLIP(nn.Module):
     def __init__(self, *, clip, adapter, tokenizer, config, preprocess_config, freeze=None):
         super().__init__()
-        check_supported(clip)
+        check_supported(clip, adapter)
         self.clip, self.adapter = clip, adapter
         self._tokenizer = tokenizer
         self.config = dict(config)
+        self.loss = _resolve_loss(self.config.get("loss", "auto"), clip)
+        if self.loss == "sigmoid" and getattr(clip, "logit_bias", None) is None:  # a CLIP tower trained with SigLIP's loss
+            self.logit_bias = nn.Parameter(torch.tensor(SIGLIP_INIT_BIAS))
         self.preprocess_config = dict(preprocess_config)
         self.set_freeze(freeze or adapter.default_freeze)
 
@@ -37,8 +43,13 @@ class VideoCLIP(nn.Module):
 
     # ----------------------------------------------------------------- text
     def tokenize(self, texts):
-        """list[str] (or one str) -> LongTensor (N, context_length) on the CPU."""
-        return self._tokenizer([texts] if isinstance(texts, str) else list(texts))
+        """list[str] (or one str) -> LongTensor (N, L) on the CPU.
+
+        L is the tower's context length, or the recipe's `data.max_words` (CLIP4Clip's `max_words`: longer
+        captions are cut, their end token kept), which the config stores so evaluation cuts alike.
+        """
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        return self._tokenizer(texts, context_length=self.config.get("max_words"))
 
     def text_features(self, tokens):
         """tokens (B, L) LongTensor (or list[str]) -> feature dict with "embedding" (B, D)."""
@@ -89,13 +100,21 @@ class VideoCLIP(nn.Module):
         """The method's own score (Nt, Nv): cosine, or s_g + lambda * s_l for GLSCL."""
         return self.adapter.similarity(text_features, video_features)
 
+    def contrastive_loss(self, similarity):
+        """(N, N) paired similarities -> the towers' own pre-training objective: SigLIP's sigmoid loss
+        with its learned bias, or CLIP's symmetric InfoNCE (the "loss" config option overrides)."""
+        if self.loss == "sigmoid":
+            bias = self.clip.logit_bias if getattr(self.clip, "logit_bias", None) is not None else self.logit_bias
+            return sigmoid_loss(similarity, self.clip.logit_scale, bias)
+        return clip_loss(similarity, self.clip.logit_scale)
+
     def losses_from_features(self, text_features, video_features, captions=None):
-        """Symmetric InfoNCE with CLIP's learned temperature + the adapter's weighted losses.
+        """The contrastive loss (`contrastive_loss`) + the adapter's weighted losses.
 
         Features may be all-gathered across ranks first (the rows must stay paired).
         """
         sim = self.similarity(text_features, video_features)  # (B, B)
-        losses = {"contrastive": clip_loss(sim, self.clip.logit_scale)}
+        losses = {"contrastive": self.contrastive_loss(sim)}
         losses.update(self.adapter.losses(model=self, text=text_features, video=video_features, captions=captions))
         losses["loss"] = sum(losses.values())
         return losses
@@ -119,19 +138,36 @@ class VideoCLIP(nn.Module):
             raise ValueError(f"adapter {self.adapter.name!r} has no moment head; use adapter='vdi' for moments")
         return head
 
-    def moment_losses(self, frames, frame_mask, tokens, captions, spans):
-        """spans (B, 2) start/end as fractions of each clip -> moment + injection losses, "loss" total."""
+    def moment_losses(self, frames, frame_mask, tokens, captions, spans, saliency=None):
+        """spans (B, 2) or (B, W, 2) windows as fractions of each clip (NaN rows pad) -> moment +
+        saliency + injection losses, "loss" total. saliency (B, T): per-frame ratings (NaN: none)."""
         return self.moment_losses_from_features(self.text_features(tokens), self.video_features(frames, frame_mask),
-                                                captions, spans)
+                                                captions, spans, saliency)
 
-    def moment_losses_from_features(self, text, video, captions, spans):
+    def moment_losses_from_features(self, text, video, captions, spans, saliency=None):
         """`moment_losses` from feature dicts (e.g. video features from a frozen tower's cached outputs)."""
         head = self._moment_head()
-        logits, edges = head(video["frames"], text["embedding"])
-        losses = moment_loss(logits, edges, video["frame_mask"], spans.to(logits.dtype))
+        logits, edges, scores = head(video["frames"], text["embedding"])
+        spans, mask = spans.to(logits.dtype), video["frame_mask"]
+        spans = spans[:, None] if spans.ndim == 2 else spans  # (B, W, 2)
+        located = ~torch.isnan(spans[..., 0]).all(dim=1)  # (B,): highlight-only samples have no window
+        losses = moment_loss(logits[located], edges[located], mask[located], spans[located]) if located.any() else {}
+        if scores is not None:
+            targets = saliency_targets(mask, spans, None if saliency is None else saliency.to(spans))  # (B, T)
+            positives, negatives, kept = saliency_pairs(targets, mask)
+            losses["saliency"] = saliency_loss(scores[kept], positives[kept], negatives[kept])
         losses.update(self.adapter.losses(model=self, text=text, video=video, captions=captions))
         losses["loss"] = sum(losses.values())
         return losses
+
+    @torch.no_grad()
+    def predict_saliency(self, video_features, tokens):
+        """(B, T) saliency score per frame for one query per clip (or one for all), None when the
+        moment head has no trained saliency head (a checkpoint from before it)."""
+        head = self._moment_head()
+        frames = video_features["frames"]  # (B, T, D)
+        query = self.encode_text(tokens).to(frames.dtype)  # (Q, D)
+        return head(frames, query.expand(frames.shape[0], -1))[2]
 
     @torch.no_grad()
     def predict_moments(self, video_features, frame_times, tokens, top_k=5, nms_iou=0.5):
@@ -145,7 +181,7 @@ class VideoCLIP(nn.Module):
         frames, mask = video["frames"], video["frame_mask"]  # (B, T, D), (B, T)
         query = self.encode_text(tokens).to(frames.dtype)  # (Q, D)
         assert query.shape[0] in (1, frames.shape[0]), f"{query.shape[0]} queries for {frames.shape[0]} clips"
-        logits, edges = head(frames, query.expand(frames.shape[0], -1))
+        logits, edges, _ = head(frames, query.expand(frames.shape[0], -1))
         times = torch.as_tensor(frame_times, dtype=torch.float64).reshape(-1, frames.shape[1]).expand(frames.shape[0], -1)
         windows = decode_moments(logits, edges, mask, top_k=top_k, nms_iou=nms_iou)
         return [
@@ -181,6 +217,15 @@ class VideoCLIP(nn.Module):
 
     def num_trainable_parameters(self):
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+def _resolve_loss(loss, clip):
+    """"auto" -> "sigmoid" for towers pre-trained with SigLIP's loss (they carry a logit bias), else "softmax"."""
+    if loss not in LOSSES:
+        raise ConfigError(f"loss={loss!r}: expected one of {', '.join(LOSSES)}")
+    if loss == "auto":
+        return "sigmoid" if getattr(clip, "logit_bias", None) is not None else "softmax"
+    return loss
 
 
 def _to_seconds(fraction, times):

@@ -225,6 +225,16 @@ def test_a_killed_writers_temp_file_is_removed_by_the_next_write_and_a_live_ones
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([running.name, "out.txt"])
 
 
+def test_the_folder_is_swept_once_per_target_and_process_not_on_every_write(tmp_path, monkeypatch):
+    import vidclip.atomic as atomic
+
+    listed = []
+    monkeypatch.setattr(atomic, "remove_stale_temps", lambda path: listed.append(path.name) or [])
+    for index in range(50):
+        atomic.write_text_atomic(tmp_path / f"shard{index % 5}.txt", "x")
+    assert sorted(listed) == [f"shard{index}.txt" for index in range(5)]
+
+
 def test_files_are_written_with_the_umask(tmp_path):
     import _writers
 

@@ -120,3 +120,16 @@ def test_cache_key_changes_with_the_feature_layout(long_video, monkeypatch):
     assert key != FeatureCache.key(long_video, identity, 2.0)
     monkeypatch.setattr(frame_features, "FEATURES_LAYOUT", frame_features.FEATURES_LAYOUT + 1)
     assert key != FeatureCache.key(long_video, identity, 1.0)
+
+
+def test_qvhighlights_saliency_comes_from_the_saliency_head(vdi_embedder, long_video, monkeypatch):
+    """Each frame's head score, averaged over the sliding windows that hold it, then per 2 s clip."""
+    from vidclip.model import VideoCLIP
+    from vidclip.moments.find import cached_frame_features, saliency
+
+    monkeypatch.setattr(VideoCLIP, "predict_saliency", lambda self, video, tokens: video["frames"][..., 0] * 10)
+    row = qvhighlights_predictions(vdi_embedder, long_video, [{"query": "red"}])[0]
+    features = cached_frame_features(vdi_embedder, long_video)
+    expected = saliency(features.features[:, 0].double().numpy() * 10, features.timestamps, features.duration)
+    assert row["pred_saliency_scores"] == pytest.approx(expected, abs=1e-3)
+    assert max(abs(v) for v in expected) > 0.05  # not the cosine curve's range by accident

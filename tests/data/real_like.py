@@ -114,6 +114,20 @@ def qvhighlights(path):
     return write(path, "\n".join(json.dumps(line) for line in lines))  # no final newline
 
 
+def tvsum(path):
+    """Lighthouse's jsonl ("duration" counts 2 s clips), or the release's anno tsv: one line per annotator,
+    a score per frame, no header, CRLF-free; its info tsv (with a header, lengths as m:ss) beside it."""
+    if str(path).endswith(".jsonl"):
+        line = {"qid": "sTEELN-vY30", "query": "BBC - Train crash 2013", "duration": 3, "vid": "sTEELN-vY30",
+                "relevant_clip_ids": None, "relevant_windows": None, "domain": "VU",
+                "label": [[5.0, 3.0, 2.0], [5.0, 4.0, 2.0], [1.0, 1.0, 4.0]]}
+        return write(path, json.dumps(line) + "\n")
+    write(Path(path).with_name("ydata-tvsum50-info.tsv"),
+          "category\tvideo_id\ttitle\turl\tlength\nVT\tAwmHb44_ouw\t#1 FLAT TIRE\thttps://www.youtube.com/watch?v=AwmHb44_ouw\t0:04\n")
+    frames = ["1,1,1,1,5,5,5,5", "2,2,2,2,4,4,4,4", "1,1,1,1,1,1,3,3"]  # 8 frames at 2 fps: two 2 s shots
+    return write(path, "".join(f"AwmHb44_ouw\tVT\t{scores}\n" for scores in frames))
+
+
 def kinetics(path):
     rows = ["label,youtube_id,time_start,time_end,split", "abseiling,0347ZoDXyP0,15,25,validate",
             '"air drumming",--nQbRBEz2s,104,114,validate']
@@ -146,7 +160,7 @@ def jsonl(path):
 WRITERS = {"msrvtt": msrvtt_data, "msrvtt_split": msrvtt_split, "msrvtt_jsfusion": msrvtt_jsfusion, "msvd": msvd,
            "didemo": didemo, "lsmdc": lsmdc, "charades_sta": charades_sta, "activitynet": activitynet,
            "charades_cd": charades_cd, "charades_cg": charades_cg, "charades_json": charades_cg, "tacos": tacos,
-           "qvhighlights": qvhighlights, "kinetics": kinetics, "ucf101": ucf101, "hmdb51": hmdb51, "jsonl": jsonl}
+           "qvhighlights": qvhighlights, "tvsum": tvsum, "kinetics": kinetics, "ucf101": ucf101, "hmdb51": hmdb51, "jsonl": jsonl}
 OPTION_FILES = {"durations": charades_durations, "class_index": ucf_class_index, "data_json": msrvtt_data,
                 "captions": msvd_captions}
 

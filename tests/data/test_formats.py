@@ -242,6 +242,33 @@ def test_qvhighlights_bad_json_line(tmp_path):
         load_annotations(path)
 
 
+def test_tvsum_anno_drops_bad_lines_with_reasons(tmp_path):
+    write(tmp_path / "ydata-tvsum50-info.tsv", "category\tvideo_id\ttitle\turl\tlength\n"
+          "VT\tgood\tA flat tire\thttp://x\t0:04\nVT\tuneven\tUneven\thttp://x\t0:04\n"
+          "VT\tbadscore\tBad\thttp://x\t0:02\n")
+    lines = ["good\tVT\t1,1,5,5", "good\tVT\t2,2,3,3",
+             "good\tVT\t1,x,5,5",  # not a number: this annotator is dropped alone
+             "uneven\tVT\t1,1,1,1", "uneven\tVT\t1,1,1",  # annotators disagree on the frame count
+             "badscore\tVT\t0,6",  # outside 1-5: its only annotator goes, and the video with it
+             "unlisted\tVT\t3,3"]  # not in the info file
+    path = write(tmp_path / "ydata-tvsum50-anno.tsv", "\n".join(lines) + "\n")
+    annotations = load_annotations(path)
+    assert [r.video_id for r in annotations] == ["good"]
+    assert annotations[0].extra["saliency_scores"] == [[1, 2], [5, 3]]  # 4 frames over 4 s: 2 per clip
+    assert annotations.report.dropped == {"importance scores not numbers from 1 to 5": 2,
+                                          "annotators rated different numbers of frames": 1,
+                                          "video not in the info file (no title or duration)": 1}
+    assert any("ydata-tvsum50-anno.tsv:3" in where for where in annotations.report.dropped_where)
+    with pytest.raises(AnnotationError, match=r"ydata-tvsum50-anno.tsv:3 .*not numbers from 1 to 5"):
+        load_annotations(path, on_invalid="error")
+    write(tmp_path / "ydata-tvsum50-anno.tsv", "good\tVT\t1,1,5,5\ngood\t1,1,5,5\n")
+    with pytest.raises(AnnotationError, match=r"ydata-tvsum50-anno.tsv:2: expected 'video_id<TAB>category<TAB>scores'"):
+        load_annotations(path, format="tvsum")
+    (tmp_path / "ydata-tvsum50-info.tsv").unlink()
+    with pytest.raises(AnnotationError, match="ydata-tvsum50-info.tsv"):
+        load_annotations(path, format="tvsum")
+
+
 # ---------------------------------------------------------------- actions
 
 def test_kinetics_csv_labels_and_clip_names(tmp_path):

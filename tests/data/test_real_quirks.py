@@ -132,3 +132,20 @@ def test_an_option_the_reader_does_not_take_lists_those_it_does(tmp_path):
     with pytest.raises(ConfigError, match=r"format 'kinetics' has no option split; its options: classes, template"):
         load_annotations(real_like.kinetics(tmp_path / "validate.csv"), split="1")
     assert len(load_annotations(path, split="1", subset="train")) == 2
+
+
+def test_tvsum_release_frames_become_2s_clips_of_every_annotator(tmp_path):
+    annotations = load_annotations(real_like.tvsum(tmp_path / "ydata-tvsum50-anno.tsv"))
+    assert annotations.format == "tvsum" and len(annotations) == 1
+    record = annotations.records[0]
+    assert (record.caption, record.duration, record.has_moment) == ("#1 FLAT TIRE", 4.0, False)
+    assert record.extra["relevant_clip_ids"] == [0, 1]
+    assert record.extra["saliency_scores"] == [[1, 2, 1], [5, 4, 2]]  # clip 1 straddles annotator 3's shot change
+
+
+def test_tvsum_lighthouse_duration_counts_clips(tmp_path):
+    annotations = load_annotations(real_like.tvsum(tmp_path / "tvsum_val_release.jsonl"))
+    assert annotations.format == "tvsum"
+    record = annotations.records[0]
+    assert record.duration == 6.0 and record.extra["category"] == "VU"  # 3 clips of 2 s, not 3 s
+    assert record.extra["saliency_scores"][2] == [1.0, 1.0, 4.0]

@@ -91,7 +91,7 @@ def test_every_module_imports_on_its_own(name):
 
 def test_loose_modules_at_the_package_root_are_few():
     loose = sorted(p.stem for p in (ROOT / "vidclip").glob("*.py") if p.stem not in ("__init__", "__main__"))
-    assert loose == ["api", "atomic", "checkpoint", "convert", "errors", "factory", "locking", "losses", "model",
+    assert loose == ["api", "atomic", "checkpoint", "errors", "factory", "locking", "losses", "model",
                      "pipeline", "registry", "towers"]
 
 

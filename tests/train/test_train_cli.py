@@ -79,7 +79,7 @@ def test_train_resume_and_eval(tmp_path, data, capsys):
         assert reranked["rerank"] == rerank[1] and 0 <= reranked["t2v_R1"] <= 100 and reranked["num_texts"] == 8
 
 
-def test_moments_train_and_eval_write_qvhighlights_jsonl(tmp_path, data, capsys):
+def test_moments_train_and_eval_write_qvhighlights_jsonl(tmp_path, data, capsys, monkeypatch):
     config = _config(tmp_path, data, task="moments")
     assert main(["train", "--config", str(config), "--set", "model.adapter=vdi"]) == 0
     out = tmp_path / "eval"
@@ -107,6 +107,26 @@ def test_moments_train_and_eval_write_qvhighlights_jsonl(tmp_path, data, capsys)
     assert metrics["HL-min-Fair-mAP"] == pytest.approx(100 / 3)  # annotators 0 and 1 rate clip 0 >= 2
     assert metrics["HL-min-VeryGood-mAP"] == pytest.approx(50 / 3)  # only annotator 0 rates it 4
     assert metrics["HL-min-Fair-Hit1"] == metrics["HL-min-VeryGood-Hit1"] == 100.0
+    assert metrics["saliency_from"] == "saliency head"
+
+    # pred_saliency_scores are the head's per-frame scores averaged per 2 s clip; without a head (an
+    # older checkpoint) the cosine curve, labelled as the fallback
+    from vidclip.model import VideoCLIP
+
+    evaluate = ["eval", "--checkpoint", str(tmp_path / "run" / "last"), "--data", str(data / "ann.jsonl"),
+                "--workers", "0", "--json", "--out"]
+    frame_scores = lambda self, video, tokens: torch.arange(video["frames"].shape[1], dtype=torch.float32)[None] * 2
+    monkeypatch.setattr(VideoCLIP, "predict_saliency", frame_scores)
+    assert main([*evaluate, str(tmp_path / "head")]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["saliency_from"] == "saliency head"
+    rows = [json.loads(line) for line in (tmp_path / "head" / "predictions.jsonl").read_text().splitlines()]
+    assert {row["pred_saliency_scores"][0] for row in rows} == {3.0}  # 4 frames in the first clip: mean of 0, 2, 4, 6
+
+    monkeypatch.setattr(VideoCLIP, "predict_saliency", lambda self, video, tokens: None)
+    assert main([*evaluate, str(tmp_path / "cosine")]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["saliency_from"] == "cosine (untrained fallback)"
+    rows = [json.loads(line) for line in (tmp_path / "cosine" / "predictions.jsonl").read_text().splitlines()]
+    assert all(-1 <= score <= 1 for row in rows for score in row["pred_saliency_scores"])
 
 
 def test_config_errors_name_the_field(tmp_path, data, capsys):

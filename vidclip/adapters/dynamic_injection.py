@@ -15,11 +15,12 @@ demo: test R1@0.5 59 -> 71; on the training queries 65 -> 74, so it was underfit
 import torch.nn.functional as F
 from torch import nn
 
-from vidclip.losses import attention_pool, clip_loss, masked_mean
+from vidclip.losses import attention_pool, masked_mean
 from vidclip.adapters.base import Adapter, register
 from vidclip.adapters.moment_head import MomentHead
 from vidclip.adapters.pooling import TemporalTransformer, text_activation
 from vidclip.adapters.query_split import split_query
+from vidclip.towers import embedding_dim, text_transformer
 
 
 @register
@@ -32,10 +33,10 @@ class VisualDynamicInjection(Adapter):
         super().__init__(clip=clip, num_frames=num_frames, layers=layers, max_frames=max_frames,
                          context_temperature=context_temperature, context_weight=context_weight,
                          dynamics_weight=dynamics_weight)
-        dim = clip.visual.output_dim
+        dim = embedding_dim(clip)
         self.context_temperature, self.context_weight, self.dynamics_weight = context_temperature, context_weight, dynamics_weight
         self.temporal = TemporalTransformer(dim=dim, layers=layers, max_frames=max(max_frames, num_frames),
-                                            init_from=clip.transformer, act_layer=text_activation(clip))
+                                            init_from=text_transformer(clip), act_layer=text_activation(clip))
         self.dynamics = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, dim))
         self.moment_head = MomentHead(dim=dim)
 
@@ -68,8 +69,8 @@ class VisualDynamicInjection(Adapter):
         dynamic = model.encode_text(model.tokenize(list(dynamic)).to(device))  # (B, D)
         frames, mask = video["frames"], video["frame_mask"]  # (B, T, D), (B, T)
         context = F.normalize(attention_pool(static, frames, mask, self.context_temperature), dim=-1)  # (B, D)
-        out = {"context_injection": self.context_weight * clip_loss(dynamic @ context.t(), model.clip.logit_scale)}
+        out = {"context_injection": self.context_weight * model.contrastive_loss(dynamic @ context.t())}
         if frames.shape[1] > 1 and "dynamics" in video:
             motion = self.spatial_dynamics(video)  # (B, D)
-            out["dynamics_injection"] = self.dynamics_weight * clip_loss(dynamic @ motion.t(), model.clip.logit_scale)
+            out["dynamics_injection"] = self.dynamics_weight * model.contrastive_loss(dynamic @ motion.t())
         return out

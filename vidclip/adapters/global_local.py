@@ -39,6 +39,7 @@ from torch import nn
 from vidclip.kernels import frame_pool_scores
 from vidclip.adapters.base import Adapter, register
 from vidclip.adapters.pooling import TemporalTransformer, text_activation
+from vidclip.towers import embedding_dim, text_positions, text_transformer
 
 FRAME_LOGITS = ("dot", "cosine")
 AGGREGATIONS = ("seqtransf", "none")
@@ -94,13 +95,13 @@ class GlobalLocal(Adapter):
             raise ValueError(f"glscl frame_logits={frame_logits!r}: expected one of {', '.join(FRAME_LOGITS)}")
         if aggregation not in AGGREGATIONS:
             raise ValueError(f"glscl aggregation={aggregation!r}: expected one of {', '.join(AGGREGATIONS)}")
-        dim = clip.visual.output_dim
+        dim = embedding_dim(clip)
         self.temperature, self.local_weight, self.mask_padding = temperature, local_weight, mask_padding
         self.temporal = None
         if aggregation == "seqtransf":
             self.temporal = TemporalTransformer(
                 dim=dim, layers=aggregation_layers, max_frames=max(max_frames, num_frames),
-                init_from=clip.transformer, init_positions=getattr(clip, "positional_embedding", None),
+                init_from=text_transformer(clip), init_positions=text_positions(clip),
                 act_layer=text_activation(clip),
             )
         self.queries = nn.Parameter(torch.rand(num_queries, dim))  # (K, D), official torch.rand

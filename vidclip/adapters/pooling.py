@@ -5,6 +5,7 @@ from open_clip.transformer import Transformer
 from torch import nn
 
 from vidclip.adapters.base import Adapter, register
+from vidclip.towers import embedding_dim, text_positions, text_transformer
 
 
 @register
@@ -38,7 +39,8 @@ class TemporalTransformer(nn.Module):
         nn.init.zeros_(self.out.bias)
         if init_from is not None and init_from.width == dim and len(init_from.resblocks) >= layers:
             for mine, theirs in zip(self.transformer.resblocks, init_from.resblocks):
-                mine.load_state_dict(theirs.state_dict())
+                if _same_shapes(mine, theirs):  # text blocks of another kind (qk-norm, ...) are not copied
+                    mine.load_state_dict(theirs.state_dict())
         if init_positions is not None and init_positions.shape[-1] == dim:
             rows = min(max_frames, len(init_positions))
             with torch.no_grad():
@@ -57,9 +59,15 @@ class TemporalTransformer(nn.Module):
         return frames + self.out(hidden)
 
 
+def _same_shapes(mine, theirs):
+    ours, their_state = mine.state_dict(), theirs.state_dict()
+    return ours.keys() == their_state.keys() and all(ours[k].shape == their_state[k].shape for k in ours)
+
+
 def text_activation(clip):
-    """The activation class of the CLIP text blocks (GELU or open_clip's QuickGELU)."""
-    return type(clip.transformer.resblocks[0].mlp.gelu)
+    """The activation class of the CLIP text blocks (GELU or open_clip's QuickGELU; GELU for HF towers)."""
+    transformer = text_transformer(clip)
+    return nn.GELU if transformer is None else type(transformer.resblocks[0].mlp.gelu)
 
 
 @register
@@ -71,8 +79,8 @@ class SeqTransf(Adapter):
     def __init__(self, *, clip, num_frames, layers=4, max_frames=128):
         super().__init__(clip=clip, num_frames=num_frames, layers=layers, max_frames=max_frames)
         self.temporal = TemporalTransformer(
-            dim=clip.visual.output_dim, layers=layers, max_frames=max(max_frames, num_frames),
-            init_from=clip.transformer, init_positions=getattr(clip, "positional_embedding", None),
+            dim=embedding_dim(clip), layers=layers, max_frames=max(max_frames, num_frames),
+            init_from=text_transformer(clip), init_positions=text_positions(clip),
             act_layer=text_activation(clip),
         )
 

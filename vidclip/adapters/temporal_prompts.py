@@ -37,7 +37,7 @@ from vidclip.kernels import temporal_attention
 from vidclip.losses import motion_loss
 from vidclip.adapters.base import Adapter, register
 from vidclip.adapters.bottleneck import Bottleneck
-from vidclip.towers import BlockParts
+from vidclip.towers import BlockParts, text_transformer, vision_blocks, vision_width
 
 
 @register
@@ -50,14 +50,16 @@ class TemporalPrompts(Adapter):
     def __init__(self, *, clip, num_frames, reduction=4, motion_weight=1.0, prompt_dropout=0.1, prompt_residual=False):
         super().__init__(clip=clip, num_frames=num_frames, reduction=reduction, motion_weight=motion_weight,
                          prompt_dropout=prompt_dropout, prompt_residual=prompt_residual)
-        width, layers = clip.visual.transformer.width, len(clip.visual.transformer.resblocks)
+        width, layers = vision_width(clip.visual, self.name), len(vision_blocks(clip.visual, self.name))
         self.motion_weight, self.prompt_residual = motion_weight, prompt_residual
         bound = math.sqrt(6.0 / (3 * 16 * 16 + width))
         self.prompts = nn.Parameter(torch.empty(layers, num_frames, width).uniform_(-bound, bound))  # (L, T, W)
         self.prompt_dropout = nn.Dropout(prompt_dropout)
         self.gates = nn.Parameter(torch.zeros(layers, width))  # (L, W): prompt share, 0 = identity
         self.adapters = nn.ModuleList(Bottleneck(dim=width, reduction=reduction) for _ in range(layers))
-        text_width, text_layers = clip.transformer.width, len(clip.transformer.resblocks)
+        text = text_transformer(clip)  # None for Hugging Face text towers: no text adapters there
+        self.hooks_text_blocks = text is not None
+        text_width, text_layers = (text.width, len(text.resblocks)) if text is not None else (0, 0)
         self.text_adapters = nn.ModuleList(Bottleneck(dim=text_width, reduction=reduction) for _ in range(text_layers))
 
     def _frame_prompts(self, index, num_frames):
@@ -71,9 +73,9 @@ class TemporalPrompts(Adapter):
         batch = x.shape[0] // num_frames
         learned = self.prompt_dropout(self._frame_prompts(index, num_frames))  # (T, W): one mask for the batch
         prompt = repeat(learned, "t w -> (b t) 1 w", b=batch) + x.mean(dim=1, keepdim=True)  # (B*T, 1, W)
-        temporal = block.ls_1(self._temporal(parts, prompt, num_frames, frame_mask))  # (B*T, 1, W)
+        temporal = parts.ls1(self._temporal(parts, prompt, num_frames, frame_mask))  # (B*T, 1, W)
         prompt = prompt + temporal if self.prompt_residual else temporal
-        x = x + block.ls_1(self._spatial(parts, self.gates[index], x, prompt))
+        x = x + parts.ls1(self._spatial(parts, self.gates[index], x, prompt))
         x = x + self.adapters[index](x)
         return parts.feed_forward(x)
 
@@ -89,13 +91,13 @@ class TemporalPrompts(Adapter):
 
     @staticmethod
     def _temporal(parts, prompt, num_frames, frame_mask):
-        q, k, v = parts.qkv(parts.block.ln_1(prompt))  # (B*T, 1, H, Dh)
+        q, k, v = parts.qkv(parts.norm1(prompt))  # (B*T, 1, H, Dh)
         return parts.out(temporal_attention(q, k, v, num_frames, frame_mask=frame_mask))  # (B*T, 1, W)
 
     @staticmethod
     def _spatial(parts, gate, x, prompt):
-        q, k, v = (rearrange(t, "n l h d -> n h l d") for t in parts.qkv(parts.block.ln_1(x)))  # (B*T, H, N, Dh)
-        _, k_p, v_p = (rearrange(t, "n l h d -> n h l d") for t in parts.qkv(parts.block.ln_1(prompt)))  # (B*T, H, 1, Dh)
+        q, k, v = (rearrange(t, "n l h d -> n h l d") for t in parts.qkv(parts.norm1(x)))  # (B*T, H, N, Dh)
+        _, k_p, v_p = (rearrange(t, "n l h d -> n h l d") for t in parts.qkv(parts.norm1(prompt)))  # (B*T, H, 1, Dh)
         scale = q.shape[-1] ** -0.5
         logits = (q @ k.transpose(-1, -2)) * scale  # (B*T, H, N, N)
         logits_p = (q @ k_p.transpose(-1, -2)) * scale  # (B*T, H, N, 1)

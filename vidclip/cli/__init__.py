@@ -22,6 +22,8 @@ COMMANDS = {
     "moments": "moments",
     "classify": "classify",
     "serve": "serve",
+    "import": "import_weights",
+    "export": "export",
     "demo": "demo",
 }
 

@@ -57,8 +57,10 @@ positive_fps = number_in(0, MAX_FPS)
 def add_model_arguments(parser, *, required: bool = True) -> None:
     group = parser.add_argument_group("model")
     group.add_argument("--model", "-m", required=required,
-                       help="model name (e.g. ViT-B-32) or a vidclip checkpoint folder/file")
-    group.add_argument("--pretrained", help="open_clip pretrained tag or weights file (with a model name)")
+                       help="model name (e.g. ViT-B-32, hf-hub:ORG/NAME), a vidclip checkpoint folder/file, "
+                            "or a Hugging Face CLIPModel folder")
+    group.add_argument("--pretrained", help="open_clip pretrained tag, weights file or Hugging Face CLIPModel folder "
+                                            "(with a model name of the same architecture)")
     group.add_argument("--adapter", choices=ADAPTERS, metavar="ADAPTER",
                        help="video adapter, with a model name: %(choices)s")
     group.add_argument("--num-frames", type=positive_int, help="frames per clip (default: the model's)")

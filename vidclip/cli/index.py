@@ -6,16 +6,20 @@ from pathlib import Path
 
 from vidclip.cli.common import (INPUT_ERRORS, OK, PARTIAL, add_json_argument, add_model_arguments, fail,
                                      load_model, positive_int, print_json, report_skipped)
+from vidclip.search.ann import KINDS
 
 HELP = "build, extend and search a text-to-video index"
 DESCRIPTION = """\
-A video index holds one vector per video (FAISS: exact search up to 50k videos, IVF beyond, or
---kind flat|ivf|hnsw) plus per-frame features for re-ranking, in one file written atomically with a
-manifest of checksums and the model that built it. Searching or adding with another model is refused.
+A video index holds one vector per video (FAISS: exact search up to 50k videos, IVF up to 2M,
+IVF-PQ codes beyond; or --kind flat|ivf|ivfpq|hnsw) plus per-frame features for re-ranking, in one
+file written atomically with a manifest of checksums and the model that built it. Searching or adding
+with another model is refused. From a folder of `vidclip embed` shards, the vectors go to FAISS one
+shard at a time (IVF kinds train on a sample drawn from all shards first).
 
 examples:
   vidclip index build videos/ --model ViT-B-32 --pretrained openai --out my.index
   vidclip index build feats.safetensors --model ViT-B-32 --pretrained openai --out my.index
+  vidclip index build feats/ --model ViT-B-32 --pretrained openai --out my.index --kind ivfpq
   vidclip index add my.index more_videos/ --model ViT-B-32 --pretrained openai
   vidclip index search my.index "a dog catches a frisbee" -k 5 --model ViT-B-32 --pretrained openai --json
 
@@ -31,10 +35,11 @@ exit codes: 0 ok, 1 some videos skipped (unreadable, missing, already indexed), 
 def add_arguments(parser):
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     build = sub.add_parser("build", help="index videos (files, folders or a `vidclip embed` output)")
-    build.add_argument("videos", nargs="+", help="video files, folders, or one .safetensors from `vidclip embed`")
+    build.add_argument("videos", nargs="+",
+                       help="video files, folders, or one output of `vidclip embed` (.safetensors or shard folder)")
     build.add_argument("--out", "-o", required=True, help="index file to write")
-    build.add_argument("--kind", default="auto", choices=["auto", "flat", "ivf", "hnsw"],
-                       help="FAISS index kind (default: auto, exact up to 50k videos)")
+    build.add_argument("--kind", "--index-type", default="auto", choices=KINDS,
+                       help="FAISS index kind (default: auto: exact up to 50k videos, IVF to 2M, IVF-PQ beyond)")
     add = sub.add_parser("add", help="add videos to an existing index")
     add.add_argument("index", help="index file (rewritten atomically)")
     add.add_argument("videos", nargs="+", help="video files or folders")
@@ -66,8 +71,12 @@ def _build(args) -> int:
     from vidclip.locking import locked
     from vidclip.search.index import VideoIndex
 
+    from vidclip.search.shards import is_shard_folder
+
     model = load_model(args)
-    if len(args.videos) == 1 and args.videos[0].endswith(".safetensors"):
+    if len(args.videos) == 1 and is_shard_folder(args.videos[0]):
+        index = _from_shards(model, args.videos[0], args.kind)
+    elif len(args.videos) == 1 and args.videos[0].endswith(".safetensors"):
         from vidclip.search.embeddings_file import drop_missing, load_embeddings
 
         found, identity = load_embeddings(args.videos[0])
@@ -83,6 +92,27 @@ def _build(args) -> int:
     with locked(args.out, what="index"):
         index.save(args.out)
     return _report(args, index, f"indexed {len(index)} videos into {args.out}")
+
+
+def _from_shards(model, folder, kind):
+    """A VideoIndex fed one shard at a time; sources gone from disk are skipped, as from one file."""
+    from vidclip.search.embeddings_file import drop_missing
+    from vidclip.search.index import VideoIndex
+    from vidclip.search.shards import read_shards
+
+    manifest, count, shards = read_shards(folder)
+    skipped = []
+
+    def parts():
+        skipped.clear()  # each pass over the shards finds the same
+        for found in shards():
+            found = drop_missing(found)
+            skipped.extend(found.skipped)
+            yield found
+
+    index = VideoIndex.from_parts(model, parts, count=count, identity=manifest["model"], kind=kind)
+    index.skipped = list(skipped)
+    return index
 
 
 def _add(args) -> int:

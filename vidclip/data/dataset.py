@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from vidclip.data.formats.records import Record
+from vidclip.moments.targets import frame_ratings, pad_windows, query_windows
 from vidclip.video.transforms import decode_options, resize_to_square
 
 logger = logging.getLogger("vidclip.data")
@@ -76,10 +77,14 @@ class VideoTextDataset(Dataset):
             frames = resize_to_square(frames, self.size, **self.resize).contiguous()
         if self.transform is not None:
             frames = self.transform(frames)
+        timestamps = torch.as_tensor(clip.timestamps, dtype=torch.float32).reshape(-1)
+        extra = record.extra or {}
         return {
             "frames": frames,
             "mask": torch.ones(frames.shape[0], dtype=torch.bool),
-            "timestamps": torch.as_tensor(clip.timestamps, dtype=torch.float32).reshape(-1),
+            "timestamps": timestamps,
+            "windows": query_windows(extra.get("relevant_windows"), record.start, record.end),  # (W, 2) seconds
+            "saliency": frame_ratings(timestamps, extra.get("relevant_clip_ids"), extra.get("saliency_scores")),
             "duration": float(clip.duration) if clip.duration is not None else math.nan,
             "caption": record.caption,
             "index": index,
@@ -113,14 +118,16 @@ def collate_videos(batch: list[dict | None]) -> dict:
     """Drop skipped samples (None), pad to the longest clip: frames (B, T, 3, H, W), mask (B, T).
 
     ``batch["skipped"]`` counts the dropped samples; B may be 0 when a whole batch was bad.
-    Missing start/end become NaN, missing labels -1.
+    Missing start/end become NaN, missing labels -1. "windows" (B, W, 2) holds every window of a
+    query and "saliency" (B, T) its per-frame ratings (`vidclip.moments.targets`), NaN-padded.
     """
     samples = [sample for sample in batch if sample is not None]
     if not samples:
         return {"frames": torch.zeros(0, 0, 3, 0, 0, dtype=torch.uint8), "mask": torch.zeros(0, 0, dtype=torch.bool),
                 "timestamps": torch.zeros(0, 0), "duration": torch.zeros(0), "caption": [], "video_id": [],
                 "index": torch.zeros(0, dtype=torch.long), "start": torch.zeros(0), "end": torch.zeros(0),
-                "label": torch.zeros(0, dtype=torch.long), "skipped": len(batch)}
+                "label": torch.zeros(0, dtype=torch.long), "windows": torch.zeros(0, 1, 2),
+                "saliency": torch.zeros(0, 0), "skipped": len(batch)}
     frame_shapes = {tuple(sample["frames"].shape[1:]) for sample in samples}
     if len(frame_shapes) > 1:
         raise ValueError(f"frames of different sizes {sorted(frame_shapes)} cannot share a batch; "
@@ -130,15 +137,21 @@ def collate_videos(batch: list[dict | None]) -> dict:
     frames = first.new_zeros((len(samples), length, *first.shape[1:]))  # (B, T, 3, H, W)
     mask = torch.zeros(len(samples), length, dtype=torch.bool)  # (B, T)
     timestamps = torch.zeros(len(samples), length)  # (B, T)
+    saliency = torch.full((len(samples), length), float("nan"))  # (B, T)
     for row, sample in enumerate(samples):
         count = sample["frames"].shape[0]
         frames[row, :count] = sample["frames"]
         mask[row, :count] = sample["mask"]
         timestamps[row, :count] = sample["timestamps"][:count]
+        if "saliency" in sample:
+            saliency[row, :count] = sample["saliency"][:count]
     return {
         "frames": frames,
         "mask": mask,
         "timestamps": timestamps,
+        "windows": pad_windows([sample.get("windows", query_windows(None, sample["start"], sample["end"]))
+                                for sample in samples]),
+        "saliency": saliency,
         "duration": torch.tensor([sample["duration"] for sample in samples], dtype=torch.float32),
         "caption": [sample["caption"] for sample in samples],
         "video_id": [sample["video_id"] for sample in samples],

@@ -17,6 +17,8 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
+from vidclip.moments.targets import frame_ratings, pad_windows, query_windows
+
 def synthesize(root, *, seed=0, log=print, **counts) -> dict:
     """Generate the synthetic dataset into `root`, or reuse it when a finished one with the same
     seed and counts is there (its manifest is written last, so its presence means complete)."""
@@ -150,8 +152,9 @@ class ClipCaptions(Dataset):
 
 
 class MomentQueries(Dataset):
-    """One item per (untrimmed video, query): `num_frames` frames sampled over the whole video and
-    the query's window in seconds ("start", "end", "duration"), as `MomentTask` expects.
+    """One item per (untrimmed video, query): `num_frames` frames sampled over the whole video, the
+    query's windows in seconds ("windows", the first as "start"/"end"; "duration") and the frames'
+    saliency ratings ("saliency"), as `MomentTask` expects.
 
     `tracks` maps item keys to per-video tensors (F_i, ...) (see `ClipCaptions`).
     """
@@ -178,7 +181,8 @@ class MomentQueries(Dataset):
         sample = {key: track[video][frames] for key, track in self.tracks.items()}
         sample.update(mask=torch.ones(self.num_frames, dtype=torch.bool), duration=self.metadata[video]["duration"],
                       caption=query["query"], video_id=self.metadata[video]["video_id"], index=index,
-                      start=start, end=end)
+                      start=start, end=end, windows=query_windows(query["relevant_windows"]),
+                      saliency=frame_ratings(times, query.get("relevant_clip_ids"), query.get("saliency_scores")))
         return sample
 
 
@@ -221,7 +225,7 @@ def collate_samples(items) -> dict:
         batch[key] = torch.tensor([float("nan") if s[key] is None else float(s[key]) for s in samples])
     for key, value in samples[0].items():
         if torch.is_tensor(value):
-            batch[key] = torch.stack([s[key] for s in samples])
+            batch[key] = pad_windows([s[key] for s in samples]) if key == "windows" else torch.stack([s[key] for s in samples])
     return batch
 
 

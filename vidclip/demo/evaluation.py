@@ -4,11 +4,13 @@
   captions scores higher on it than one of its twin's captions (every own x twin caption pair;
   ties count half). A model blind to frame order scores both the same way on both clips, so it
   gets 50% by construction;
-- retrieval: every caption of a split queries that split's clips (`vidclip.eval.metrics.retrieval_metrics`);
+- retrieval: every caption of a split queries that split's clips (`vidclip.eval.metrics.retrieval_metrics`),
+  also after dual-softmax re-ranking (`vidclip.eval.rerank.dual_softmax`: it uses all test captions at once);
 - zero-shot classification: clips against prompts built from the action class names, which no
   training caption uses (`vidclip.eval.metrics.classification_metrics`);
 - moments (models with a moment head): each query of an untrimmed test video gets its windows
-  (`VideoCLIP.predict_moments`), scored QVHighlights-style (`vidclip.eval.metrics.moment_metrics`).
+  (`VideoCLIP.predict_moments`), scored QVHighlights-style (`vidclip.eval.metrics.moment_metrics`),
+  and with a saliency head its per-2 s-clip saliency, scored as highlights (HL-mAP, HL-Hit1).
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ def clip_split_metrics(model, frames, clips, *, twin_pairs=(), class_names=None,
                        distinct_gallery=None) -> dict:
     """Retrieval (+ twin accuracy, + zero-shot top-1, + R@1 on distinct-meaning galleries) on one split."""
     from vidclip.eval.metrics import retrieval_metrics
+    from vidclip.eval.rerank import dual_softmax
 
     pipeline = _pipeline(model)
     video = pipeline.clip_features(frames, batch_size=batch_size)
@@ -117,6 +120,7 @@ def clip_split_metrics(model, frames, clips, *, twin_pairs=(), class_names=None,
         owner += [index] * len(clip["captions"])
     sim = pipeline.similarity(pipeline.text_features(captions), video)  # (N_text, N_video)
     out = retrieval_metrics(sim, owner)
+    out["t2v_R1_dsl"] = retrieval_metrics(dual_softmax(sim, dim=0), owner)["t2v_R1"]  # the re-ranking papers report
     out.update(num_texts=len(captions), num_videos=len(clips))
     out.update(semantic_recall(sim, owner, clips))
     if distinct_gallery:
@@ -147,8 +151,10 @@ def zero_shot(model, video, clips, class_names, templates=ZERO_SHOT_TEMPLATES) -
 
 @torch.inference_mode()
 def moment_split_metrics(model, moments, *, batch_size=64, top_k=5) -> dict:
-    """moments: a `MomentQueries` of one split (frames sampled at segment centres)."""
-    from vidclip.eval.metrics import moment_metrics
+    """moments: a `MomentQueries` of one split (frames sampled at segment centres). With a saliency
+    head, also HL-mAP / HL-Hit1 of its per-2 s-clip scores against the queries' saliency labels."""
+    from vidclip.eval.metrics import highlight_metrics, moment_metrics, saliency_labels
+    from vidclip.moments.find import saliency
 
     device = next(model.parameters()).device
     videos = moments.tracks["frames"]  # [(F_i, 3, H, W) uint8]
@@ -156,7 +162,7 @@ def moment_split_metrics(model, moments, *, batch_size=64, top_k=5) -> dict:
     frames = torch.stack([video[index] for video, (index, _) in zip(videos, sampled)])  # (V, T, 3, H, W)
     times = torch.stack([t for _, t in sampled])  # (V, T) seconds
     video = _pipeline(model).clip_features(frames, batch_size=batch_size)
-    predictions, truth = [], []
+    predictions, truth, predicted_saliency, labels = [], [], {}, {}
     for start in range(0, len(moments.queries), 256):
         chunk = moments.queries[start:start + 256]
         rows = torch.tensor([v for v, _ in chunk])
@@ -165,6 +171,18 @@ def moment_split_metrics(model, moments, *, batch_size=64, top_k=5) -> dict:
         windows = model.predict_moments(features, times[rows], tokens, top_k=top_k)
         predictions += [[[s, e, p] for s, e, p in w] for w in windows]
         truth += [q["relevant_windows"] for _, q in chunk]
+        scores = model.predict_saliency(features, tokens)  # (B, T) or None
+        for j, (v, q) in enumerate(chunk):
+            duration = moments.metadata[v]["duration"]
+            if scores is None or not q.get("saliency_scores"):
+                continue
+            gt = saliency_labels(duration, q["relevant_clip_ids"], q["saliency_scores"])
+            if len(gt):
+                key = start + j
+                labels[key] = gt
+                predicted_saliency[key] = saliency(scores[j].float().cpu().numpy(), times[v].numpy(), duration)
     out = moment_metrics(predictions, truth)
+    if labels:
+        out.update(highlight_metrics(predicted_saliency, labels))
     out.update(num_queries=len(truth), num_videos=len(videos))
     return out

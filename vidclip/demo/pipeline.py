@@ -220,7 +220,7 @@ def run_demo(options: DemoOptions) -> dict:
         novel_frames, novel_meta = clips["novel"]
         novel = evaluation.clip_split_metrics(model, novel_frames, novel_meta, twin_pairs=twin_pairs["novel"],
                                               distinct_gallery=distinct_gallery)
-        summary = {"twin_acc": result["twin_acc"], "t2v_R1": result["t2v_R1"], "novel_t2v_R1": novel["t2v_R1"],
+        summary = {"twin_acc": result["twin_acc"], "t2v_R1": result["t2v_R1"], "t2v_R1_dsl": result["t2v_R1_dsl"], "novel_t2v_R1": novel["t2v_R1"],
                    "zeroshot_top1": result["zeroshot_top1"], "novel_twin_acc": novel["twin_acc"],
                    "t2v_R1_distinct": result.get("t2v_R1_distinct"), "novel_t2v_R1_distinct": novel.get("t2v_R1_distinct"),
                    "t2v_R1_semantic": result["t2v_R1_semantic"], "novel_t2v_R1_semantic": novel["t2v_R1_semantic"]}
@@ -304,13 +304,17 @@ def run_demo(options: DemoOptions) -> dict:
                     continue
                 moment = evaluation.moment_split_metrics(model, queries)
                 result[f"{prefix}R1@0.5"], result[f"{prefix}mIoU"] = moment["R1@0.5"], moment["mIoU"]
+                if "HL-min-VeryGood-mAP" in moment:  # the official highlight threshold ("Very Good")
+                    result[f"{prefix}HL-mAP"] = moment["HL-min-VeryGood-mAP"]
+                    result[f"{prefix}HL-Hit1"] = moment["HL-min-VeryGood-Hit1"]
                 result[f"moments_{split}"] = moment
         result["train_seconds"] = summary["seconds"]
         methods[method] = result
         timings["eval"] += time.perf_counter() - began
         del model
         log(f"{report.METHOD_NAMES.get(method, method)}: " + ", ".join(
-            f"{k} {result[k]:.1f}" for k in ("twin_acc", "t2v_R1", "novel_t2v_R1", "zeroshot_top1", "R1@0.5", "mIoU")
+            f"{k} {result[k]:.1f}" for k in ("twin_acc", "t2v_R1", "novel_t2v_R1", "zeroshot_top1", "R1@0.5", "mIoU",
+                                             "HL-mAP")
             if k in result) + f" (trained in {summary['seconds']:.0f}s)")
 
     # ---- 3. an index of the moment videos for `vidclip serve`; results, report, table ----------

@@ -12,9 +12,11 @@ from vidclip.train.metrics_log import read_metrics
 METHOD_NAMES = {"stage1": "CLIP (stage 1, no video training)", "meanp": "meanP", "seqtransf": "seqTransf",
                 "prompts": "temporal prompts", "vdi": "VDI", "glscl": "GLSCL"}
 SHORT_NAMES = {"stage1": "stage-1 CLIP", "prompts": "prompts"}
-# (key in a method's results, column title); moment columns only mean something for VDI
-COLUMNS = (("twin_acc", "twin acc"), ("t2v_R1", "T2V R@1"), ("novel_t2v_R1", "novel R@1"),
+# (key in a method's results, column title); moment and highlight (saliency head, "Very Good"
+# threshold) columns only mean something for VDI
+COLUMNS = (("twin_acc", "twin acc"), ("t2v_R1", "T2V R@1"), ("t2v_R1_dsl", "T2V R@1 DSL"), ("novel_t2v_R1", "novel R@1"),
            ("zeroshot_top1", "zero-shot top-1"), ("R1@0.5", "moment R1@0.5"), ("mIoU", "moment mIoU"),
+           ("HL-mAP", "HL-mAP"), ("HL-Hit1", "HL-Hit1"),
            ("t2v_R1_distinct", "distinct R@1"), ("novel_t2v_R1_distinct", "novel distinct R@1"),
            ("t2v_R1_semantic", "sem. R@1"), ("novel_t2v_R1_semantic", "novel sem. R@1"))
 BAR_KEYS = ("twin_acc", "t2v_R1", "novel_t2v_R1", "zeroshot_top1", "t2v_R1_distinct", "novel_t2v_R1_distinct")
@@ -204,7 +206,8 @@ def write_report(out: Path, results: dict, runs: dict) -> Path:
         "temporal twin's (the same frames reversed, with the reversed action's caption) — 50% for any model "
         "blind to frame order; *T2V R@1* over the test split; *novel R@1* over clips of action-shape pairs "
         "never seen in training; *zero-shot* = action class from class-name prompts; moments (VDI) on "
-        "untrimmed test videos. *sem. R@1* counts a top clip showing what the caption says (action, shape, "
+        "untrimmed test videos; *HL-mAP*/*HL-Hit1* = highlight detection from VDI's saliency head on the same "
+        "videos (QVHighlights' metrics at the \"Very Good\" threshold, synthetic 0-4 ratings per 2 s clip). *sem. R@1* counts a top clip showing what the caption says (action, shape, "
         "colours) as a hit: captions never say where or how big, so splits repeat meanings and plain R@1 "
         "cannot exceed {test:.0f}% (test) or {novel:.0f}% (novel) even for a perfect model. *distinct R@1* is "
         "plain R@1 on galleries of {size} clips that all differ in meaning, drawn alike from both splits (mean "

@@ -138,8 +138,10 @@ def _retrieval(pipeline, annotations, options, *, ties, v2t_rank, rerank="none",
 
 
 def _moments(pipeline, annotations, options, *, num_windows, **_):
-    """Windows from the moment head; saliency per 2 s clip from the query's cosine with each sampled
-    frame (untrained: the head predicts windows only), scored as highlights when the file has labels."""
+    """Windows from the moment head; saliency per 2 s clip from its saliency head (the frames'
+    scores averaged per clip), or, for a checkpoint without one, from the query's cosine with each
+    sampled frame (untrained; metrics["saliency_from"] says which); scored as highlights when the
+    file has labels."""
     import torch.nn.functional as F
 
     from vidclip.eval.metrics import highlight_metrics, moment_metrics, saliency_labels
@@ -162,7 +164,8 @@ def _moments(pipeline, annotations, options, *, num_windows, **_):
         tokens = model.tokenize([record.caption]).to(pipeline.device)
         windows = model.predict_moments(clip, times[r:r + 1], tokens, top_k=num_windows)[0]
         valid = features["frame_mask"][r] if "frame_mask" in features else torch.ones(len(times[r]), dtype=torch.bool)
-        curve = (frames[r][valid] @ text).numpy()  # (T,) cosine per sampled frame
+        head_scores = model.predict_saliency(clip, tokens)  # (1, T) or None
+        curve = (frames[r][valid] @ text).numpy() if head_scores is None else head_scores[0].float().cpu()[valid].numpy()
         stamps = times[r][valid].numpy()
         duration = record.duration or float(stamps[-1]) + 1e-3
         qid = record.extra.get("qid", i)
@@ -180,8 +183,12 @@ def _moments(pipeline, annotations, options, *, num_windows, **_):
         metrics.update(highlight_metrics({k: predictions[k]["pred_saliency_scores"] for k in highlights},
                                          highlights))
         metrics["num_highlight_queries"] = len(highlights)
-    metrics.update(num_queries=len(predictions), num_videos=len(kept), **_skipped_metrics(skipped))
+    metrics.update(num_queries=len(predictions), num_videos=len(kept), **_skipped_metrics(skipped),
+                   saliency_from=SALIENCY_SOURCES[head_scores is not None])
     return metrics, predictions
+
+
+SALIENCY_SOURCES = {True: "saliency head", False: "cosine (untrained fallback)"}  # metrics["saliency_from"]
 
 
 def _classification(pipeline, annotations, options, *, templates, ties, **_):

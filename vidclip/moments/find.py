@@ -2,7 +2,7 @@
 
 The video's per-frame features are computed once at a low rate (vidclip.moments.frame_features, cached).
 With a moment head (VDI), the head scores windows of several lengths slid over them and temporal
-NMS merges its answers; otherwise each query becomes a similarity curve over the frames and
+NMS merges its answers (its saliency head, when it has one, gives the per-2 s saliency); otherwise each query becomes a similarity curve over the frames and
 vidclip.moments.windows turns it into ranked windows. Nothing caps the length: a video of hours is
 a longer sequence.
 """
@@ -39,8 +39,12 @@ def _curves(model, features, queries):
     return (texts.float() @ features.features.float().T).numpy()
 
 
-def head_windows(model, features, query: str, *, top_k: int = 5, iou_threshold: float = 0.5, scales=(1, 2, 4, 8)):
-    """The moment head over windows of `scales` x the model's clip length, half overlapping."""
+def head_windows(model, features, query: str, *, top_k: int = 5, iou_threshold: float = 0.5, scales=(1, 2, 4, 8),
+                 with_saliency: bool = False):
+    """The moment head over windows of `scales` x the model's clip length, half overlapping.
+
+    with_saliency: also return the saliency head's score per sampled frame, averaged over every
+    window that holds the frame ((N,) array; None for a head without saliency): (windows, scores)."""
     import torch
 
     model.embed_texts([query])  # the same clear error for an empty query
@@ -49,6 +53,8 @@ def head_windows(model, features, query: str, *, top_k: int = 5, iou_threshold: 
     times = torch.as_tensor(features.timestamps)
     n = len(frames)
     found = []
+    saliency_sum, saliency_count = torch.zeros(n, dtype=torch.float64), torch.zeros(n, dtype=torch.float64)
+    has_saliency = with_saliency and model.model.adapter.moment_head.saliency is not None
     for length in sorted({min(n, scale * model.num_frames) for scale in scales}):
         starts = list(range(0, n - length + 1, max(1, length // 2)))
         if starts[-1] != n - length:
@@ -58,14 +64,21 @@ def head_windows(model, features, query: str, *, top_k: int = 5, iou_threshold: 
             windows = torch.stack([frames[s : s + length] for s in chunk])  # (B, L, D)
             mask = torch.ones(windows.shape[:2], dtype=torch.bool, device=model.device)
             stamps = torch.stack([times[s : s + length] for s in chunk])  # (B, L)
-            for per_window in model.model.predict_moments({"frames": windows, "frame_mask": mask}, stamps, tokens,
-                                                          top_k=top_k, nms_iou=iou_threshold):
+            video = {"frames": windows, "frame_mask": mask}
+            for per_window in model.model.predict_moments(video, stamps, tokens, top_k=top_k, nms_iou=iou_threshold):
                 found.extend(per_window)
+            if has_saliency:
+                scores = model.model.predict_saliency(video, tokens).double().cpu()  # (B, L)
+                for row, s in enumerate(chunk):
+                    saliency_sum[s : s + length] += scores[row]
+                    saliency_count[s : s + length] += 1
+    saliency = (saliency_sum / saliency_count.clamp_min(1)).numpy() if has_saliency else None
     if not found:
-        return []
+        return ([], saliency) if with_saliency else []
     found = np.array(found, dtype=np.float64)  # (W, 3)
     keep = temporal_nms(found[:, :2], found[:, 2], iou_threshold=iou_threshold, top_k=top_k)
-    return [(round(float(found[i, 0]), 3), round(float(found[i, 1]), 3), float(found[i, 2])) for i in keep]
+    ranked = [(round(float(found[i, 0]), 3), round(float(found[i, 1]), 3), float(found[i, 2])) for i in keep]
+    return (ranked, saliency) if with_saliency else ranked
 
 
 def _rank(model, features, query, curve, **options):
@@ -97,13 +110,22 @@ def saliency(curve: np.ndarray, timestamps: np.ndarray, duration: float) -> list
 
 def qvhighlights_predictions(model, video, queries, *, top_k: int = 10, fps: float = 1.0, window_seconds=None,
                              iou_threshold: float = 0.5, cache=None) -> list:
-    """QVHighlights-style prediction rows for query dicts ({'query', optional 'qid', 'vid'})."""
+    """QVHighlights-style prediction rows for query dicts ({'query', optional 'qid', 'vid'}).
+
+    `pred_saliency_scores` come from the moment head's saliency head when the model has one (its
+    per-frame scores averaged over the sliding windows, then per 2 s clip), else from the query's
+    cosine with each sampled frame (untrained: the fallback)."""
     features = cached_frame_features(model, video, fps=fps, cache=cache)
     curves = _curves(model, features, [row["query"] for row in queries])
     rows = []
     for number, (row, curve) in enumerate(zip(queries, curves)):
-        windows = _rank(model, features, row["query"], curve, window_seconds=window_seconds, top_k=top_k,
-                        iou_threshold=iou_threshold)
+        if model.has_moment_head:
+            windows, scores = head_windows(model, features, row["query"], top_k=top_k, iou_threshold=iou_threshold,
+                                           with_saliency=True)
+            curve = curve if scores is None else scores
+        else:
+            windows = rank_windows(curve, features.timestamps, features.duration, window_seconds=window_seconds,
+                                   top_k=top_k, iou_threshold=iou_threshold)
         rows.append({
             "qid": row.get("qid", number),
             "query": row["query"],

@@ -75,15 +75,57 @@ class VideoIndex:
         if self.sources and set(found.features) != set(self._features):
             raise ValueError(f"features {sorted(found.features)} do not match the index's {sorted(self._features)}")
         vectors = found.embeddings.float().numpy()
-        signatures = [file_signature(path) for path in found.sources]  # before any change: may raise
-        wanted = ann.plan(len(self.sources) + len(vectors), self.kind)
+        wanted = ann.plan(len(self.sources) + len(vectors), self.kind, dim=vectors.shape[1])
         if self._ann is None or _needs_rebuild(self.spec, wanted):
+            signatures = [file_signature(path) for path in found.sources]  # before any change: may raise
             old = ann.vectors(self._ann) if self._ann is not None else np.empty((0, vectors.shape[1]), np.float32)
             self._ann, self.spec = ann.build(np.concatenate([old, vectors]), wanted), wanted
+            self._keep(signatures, found.features)
         else:
-            self._ann.add(np.ascontiguousarray(vectors))
+            self._append(found)
+
+    @classmethod
+    def from_parts(cls, model, parts, *, count: int, identity: dict, kind: str = "auto", seed: int = 0):
+        """Index precomputed embeddings that come in parts (the shards of `vidclip embed`), one part
+        in memory at a time beside FAISS: `parts()` iterates VideoEmbeddings, twice when the kind
+        trains (a first pass draws the training sample). `count` sizes the plan: the number of rows
+        in all parts. With all rows in one part this builds the same index as add_embeddings.
+        """
+        index = cls(model, kind=kind, identity=None if model is not None else identity)
+        check_same_model(index.identity, identity, "this index")
+        sample, offset = [], 0
+        for part in parts():
+            if not len(part):
+                continue
+            if index._ann is None:
+                index.spec = ann.plan(count, kind, dim=part.embeddings.shape[1])
+                index._ann = ann.new(index.spec, part.embeddings.shape[1], count)
+                rows = ann.sample_rows(index.spec, count, seed=seed)
+            if not len(rows):
+                break  # nothing to train
+            inside = rows[(rows >= offset) & (rows < offset + len(part))] - offset
+            sample.append(part.embeddings[torch.from_numpy(inside)].float().numpy())
+            offset += len(part)
+        if index._ann is None:
+            return index
+        ann.train(index._ann, index.spec, np.concatenate(sample) if sample else None, seed=seed)
+        for part in parts():
+            index._append(part)
+        return index
+
+    def _append(self, found) -> None:
+        """Add rows to the FAISS index as it is (no re-planning), their sources and features."""
+        if len(found) == 0:
+            return
+        if self.sources and set(found.features) != set(self._features):
+            raise ValueError(f"features {sorted(found.features)} do not match the index's {sorted(self._features)}")
+        signatures = [file_signature(path) for path in found.sources]  # before any change: may raise
+        self._ann.add(np.ascontiguousarray(found.embeddings.float().numpy()))
+        self._keep(signatures, found.features)
+
+    def _keep(self, signatures, features) -> None:
         self.sources.extend(signatures)
-        for name, value in found.features.items():
+        for name, value in features.items():
             self._features.setdefault(name, []).append(value.numpy())
 
     # ---- searching ----------------------------------------------------------------------

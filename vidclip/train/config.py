@@ -41,6 +41,7 @@ def _f(default, doc: str = "", **checks):
 
 
 Freeze = Literal["auto", "none", "visual", "text", "towers"]
+Loss = Literal["auto", "softmax", "sigmoid"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Schedule = Literal["cosine", "linear", "constant"]
 Sampling = Literal["uniform", "random"]
@@ -78,6 +79,7 @@ class ModelConfig:
     freeze: Freeze = _f("auto", "towers to freeze; auto = the adapter's default (prompts: towers)")
     grad_checkpointing: bool = _f(False, "recompute activations in the backward pass to save memory")
     adapter_options: dict[str, Any] = _f({}, "keyword arguments for the adapter (checked by the adapter)")
+    loss: Loss = _f("auto", "contrastive loss; auto = the towers' own (sigmoid for SigLIP towers, else softmax InfoNCE)")
 
 
 @dataclass

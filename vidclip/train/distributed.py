@@ -50,6 +50,14 @@ def init_distributed(device=None, timeout_minutes=30):
     return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank, device=dev)
 
 
+def rank_from_env(device=None):
+    """This process's place under torchrun (RANK, WORLD_SIZE, LOCAL_RANK), without joining a process
+    group: for work split by rank that never talks to the other ranks (a dead rank stops no other)."""
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    return DistInfo(rank=int(os.environ.get("RANK", "0")), world_size=int(os.environ.get("WORLD_SIZE", "1")),
+                    local_rank=local_rank, device=pick_device(device, local_rank))
+
+
 def pick_device(device=None, local_rank=0):
     """torch.device for "cpu" / "cuda" / None (CUDA when available); CUDA picks the local rank's GPU."""
     want_cuda = torch.cuda.is_available() if device is None else str(device).startswith("cuda")

@@ -39,9 +39,15 @@ def create_video_model(config, device):
     torch.manual_seed(config.train.seed)  # the same initial weights on every rank and every rerun
     try:
         model = create_model(m.name, pretrained=m.pretrained, adapter=m.adapter, num_frames=m.num_frames,
-                             freeze=None if m.freeze == "auto" else m.freeze, **m.adapter_options)
+                             freeze=None if m.freeze == "auto" else m.freeze, loss=m.loss, **m.adapter_options)
     except ValueError as error:  # unknown architecture, pretrained or adapter option: a config mistake
         raise ConfigError(f"model: {error}") from error
+    if config.data.max_words is not None:
+        context = model.tokenize("").shape[1]
+        if config.data.max_words > context:
+            raise ConfigError(f"data.max_words: {config.data.max_words} exceeds {m.name}'s {context}-token context; "
+                              f"use at most {context}")
+        model.config["max_words"] = config.data.max_words  # saved with the checkpoint: eval tokenizes alike
     return model.to(device)
 
 

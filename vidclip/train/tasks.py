@@ -69,7 +69,10 @@ class RetrievalTask(Task):
 
 @TASKS.register
 class MomentTask(Task):
-    """Moment localisation: the model's moment head loss on spans given as fractions of each clip."""
+    """Moment localisation: the model's moment head loss on every window of each query, as
+    fractions of its clip ("windows" (B, W, 2) seconds, NaN-padded; else "start"/"end"), and its
+    saliency loss on "saliency" (B, T) per-frame ratings where the batch has them. A highlight-only
+    sample (TVSum: ratings, no window) trains the saliency head alone."""
 
     name = "moments"
 
@@ -77,14 +80,19 @@ class MomentTask(Task):
         video = batch_video_features(model, batch)
         device = video["frames"].device
         duration = batch["duration"].to(device)
-        spans = torch.stack([batch["start"].to(device), batch["end"].to(device)], dim=-1)  # (B, 2) seconds
-        if not torch.isfinite(spans).all() or not torch.isfinite(duration).all():
-            raise ValueError("the moments task needs start, end and duration for every sample; "
-                             "use a moment-retrieval annotation file (Charades-STA, QVHighlights, ActivityNet, ...)")
-        spans = (spans / duration[:, None].clamp_min(1e-6)).clamp(0, 1)  # (B, 2) fractions
+        first = torch.stack([batch["start"].to(device), batch["end"].to(device)], dim=-1)  # (B, 2) seconds
+        windows = batch["windows"].to(device) if "windows" in batch else first[:, None]  # (B, W, 2) seconds
+        saliency = batch["saliency"].to(device) if "saliency" in batch else None  # (B, T)
+        located = torch.isfinite(windows).all(-1).any(-1)  # (B,)
+        rated = located if saliency is None else located | ~torch.isnan(saliency).all(-1)  # TVSum: ratings only
+        if not rated.all() or not torch.isfinite(duration).all():
+            raise ValueError("the moments task needs a window (start, end) or saliency ratings, and the duration, "
+                             "for every sample; use a moment-retrieval or highlight annotation file "
+                             "(Charades-STA, QVHighlights, ActivityNet, TVSum, ...)")
+        windows = (windows / duration[:, None, None].clamp_min(1e-6)).clamp(0, 1)  # (B, W, 2) fractions; NaN stays
         captions = list(batch["caption"])
         text = model.text_features(caption_tokens(model, captions))
-        return model.moment_losses_from_features(text, video, captions, spans)
+        return model.moment_losses_from_features(text, video, captions, windows, saliency)
 
 
 @TASKS.register
@@ -163,7 +171,6 @@ class ImageTextTask(Task):
     name = "image_text"
 
     def losses(self, model, batch, gather):
-        from vidclip.losses import clip_loss
         from vidclip.towers import run_text
 
         images = batch["images"] if "images" in batch else batch["frames"][:, 0]  # (B, 3, H, W)
@@ -172,7 +179,7 @@ class ImageTextTask(Task):
         image = F.normalize(clip.encode_image(images), dim=-1)  # (B, D)
         text = F.normalize(run_text(clip, caption_tokens(model, batch["caption"]))[0], dim=-1)  # (B, D)
         image, text = gather(image), gather(text)
-        return {"loss": clip_loss(text @ image.t(), clip.logit_scale)}
+        return {"loss": model.contrastive_loss(text @ image.t())}
 
 
 def build_task(name, *, classes=None, templates=None, class_loss=None):

@@ -6,6 +6,7 @@ Start with `load_annotations(path)`; the per-format readers take format-specific
 from vidclip.data.formats.actions import (ACTION_TEMPLATES, DEFAULT_TEMPLATE, class_name_to_text, class_prompts,
                                           read_class_index, read_hmdb51, read_kinetics, read_ucf101)
 from vidclip.data.formats.detect import detect_format, load_annotations
+from vidclip.data.formats.highlights import read_tvsum, read_tvsum_info
 from vidclip.data.formats.jsonl import read_jsonl
 from vidclip.data.formats.moments import (read_charades_durations, read_charades_sta, read_moment_json,
                                           read_qvhighlights)
@@ -21,5 +22,6 @@ __all__ = [
     "LoadReport", "Record", "VideoResolver", "class_name_to_text", "class_prompts", "detect_format",
     "load_annotations", "read_charades_durations", "read_charades_sta", "read_class_index", "read_didemo",
     "read_hmdb51", "read_jsonl", "read_kinetics", "read_lsmdc", "read_moment_json", "read_msrvtt",
-    "read_msrvtt_jsfusion", "read_msrvtt_split", "read_msvd", "read_qvhighlights", "read_ucf101",
+    "read_msrvtt_jsfusion", "read_msrvtt_split", "read_msvd", "read_qvhighlights", "read_tvsum",
+    "read_tvsum_info", "read_ucf101",
 ]

@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 
 from vidclip.data.formats.actions import read_hmdb51, read_kinetics, read_ucf101
+from vidclip.data.formats.highlights import read_tvsum
 from vidclip.data.formats.jsonl import read_jsonl
 from vidclip.data.formats.moments import read_charades_sta, read_moment_json, read_qvhighlights
 from vidclip.data.formats.records import Annotations
@@ -33,6 +34,7 @@ _READERS = {
     "charades_json": partial(read_moment_json, format="charades_json"),
     "tacos": partial(read_moment_json, format="tacos"),
     "qvhighlights": read_qvhighlights,
+    "tvsum": read_tvsum,
     "kinetics": read_kinetics,
     "ucf101": read_ucf101,
     "hmdb51": read_hmdb51,
@@ -112,6 +114,9 @@ def _detect_jsonl(path) -> str:
         entry = json.loads(text)
     except json.JSONDecodeError as error:
         raise AnnotationError(path, line, f"invalid JSON: {error.msg}") from None
+    if isinstance(entry, dict) and isinstance(entry.get("label"), list) and entry["label"] \
+            and isinstance(entry["label"][0], list):
+        return "tvsum"  # Lighthouse's tvsum_*_release.jsonl: per-clip ratings of 20 annotators, no windows
     if isinstance(entry, dict) and ("relevant_windows" in entry or {"qid", "vid", "query"} <= entry.keys()):
         return "qvhighlights"
     if isinstance(entry, dict) and "video" in entry:
@@ -144,6 +149,9 @@ def _detect_json(path) -> str:
 
 def _detect_table(path) -> str:
     line, first = _first_line(path)
+    fields = first.split("\t")
+    if len(fields) == 3 and "," in fields[2]:
+        return "tvsum"  # ydata-tvsum50-anno.tsv: video_id, category, per-frame scores
     if "\t" in first:
         return "lsmdc"
     header = {column.strip() for column in next(csv.reader([first]))}

@@ -1,0 +1,41 @@
+"""A moment query's training targets: all of its windows, and a saliency rating per sampled frame.
+
+Both ride along in batches ("windows" (B, W, 2) seconds, "saliency" (B, T)), NaN where a query has
+fewer windows or no saliency labels, so `vidclip.train.tasks.MomentTask` trains on every window of
+a QVHighlights query and on its saliency labels (`vidclip.adapters.moment_head`).
+"""
+
+import math
+
+import torch
+
+from vidclip.eval.metrics import SALIENCY_CLIP_SECONDS
+
+
+def query_windows(windows, start=None, end=None) -> torch.Tensor:
+    """(W, 2) seconds: `windows` (QVHighlights' relevant_windows) when given, else [start, end];
+    (1, 2) NaN when there is no moment at all."""
+    if not windows:
+        windows = [[start, end]] if start is not None and end is not None else [[math.nan, math.nan]]
+    return torch.tensor(windows, dtype=torch.float32).reshape(-1, 2)
+
+
+def frame_ratings(timestamps, relevant_clip_ids=None, saliency_scores=None) -> torch.Tensor:
+    """(T,) per sampled frame: the annotators' summed score of the 2-second clip it falls in, 0
+    outside the rated clips (QVHighlights `relevant_clip_ids` / `saliency_scores`); NaN without labels."""
+    timestamps = torch.as_tensor(timestamps, dtype=torch.float64).reshape(-1)  # (T,)
+    if not relevant_clip_ids or not saliency_scores or len(relevant_clip_ids) != len(saliency_scores):
+        return torch.full(timestamps.shape, math.nan, dtype=torch.float32)
+    rating = {int(k): float(sum(s) if isinstance(s, (list, tuple)) else s)
+              for k, s in zip(relevant_clip_ids, saliency_scores)}
+    clips = (timestamps // SALIENCY_CLIP_SECONDS).long().tolist()
+    return torch.tensor([rating.get(k, 0.0) for k in clips], dtype=torch.float32)
+
+
+def pad_windows(per_sample) -> torch.Tensor:
+    """[(W_i, 2)] -> (B, max W, 2), NaN-padded."""
+    width = max(len(w) for w in per_sample)
+    out = torch.full((len(per_sample), width, 2), math.nan)  # (B, W, 2)
+    for row, windows in enumerate(per_sample):
+        out[row, : len(windows)] = windows
+    return out
