@@ -8,7 +8,7 @@ seqTransf, temporal prompts, VDI and GLSCL (stage 2, visual tower frozen), evalu
 clips and a novel-composition split, and writes OUT/results.json, OUT/report.md and PNG plots.
 Budgets and learning rates come from configs/synthetic_*.yaml (installed with vidclip). Measured: 14-16 min
 for `make demo` on 2 CPU cores, setup included, with the machine's load (data 20 s, stage 1 140-190 s,
-stage 2 32-324 s per method); while the vision tower is frozen, each training frame goes through it once (cached features) instead of every step.
+stage 2 32-130 s per method); while the vision tower is frozen, each training frame goes through it once (cached features) instead of every step.
 
 Metrics: twin_acc (a clip's own caption vs. its temporal twin's: same frames reversed; 50% for any
 order-blind model), t2v_R1 (test split), novel_t2v_R1 (unseen action-shape pairs), zeroshot_top1
