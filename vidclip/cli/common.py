@@ -92,3 +92,13 @@ def report_skipped(skipped) -> None:
 def print_json(document) -> None:
     json.dump(document, sys.stdout, indent=None)
     sys.stdout.write("\n")
+
+
+def annotation_captions(path) -> list:
+    """The captions of an annotation file in any format (a QB-Norm query bank)."""
+    from vidclip.data.formats import load_annotations
+
+    captions = [record.caption for record in load_annotations(path) if record.caption]
+    if not captions:
+        raise ValueError(f"{path}: no captions in it to use as a query bank")
+    return captions

@@ -73,9 +73,9 @@ def _querybank(args):
         if args.rerank == "qbnorm":
             raise ValueError("--rerank qbnorm needs --querybank ANNOTATIONS (e.g. the training split's file)")
         return None
-    from vidclip.data.formats import load_annotations
+    from vidclip.cli.common import annotation_captions
 
-    return [record.caption for record in load_annotations(args.querybank) if record.caption]
+    return annotation_captions(args.querybank)
 
 
 def _load(args, device):

@@ -4,8 +4,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from vidclip.cli.common import (INPUT_ERRORS, OK, PARTIAL, add_json_argument, add_model_arguments, fail,
-                                     load_model, positive_int, print_json, report_skipped)
+from vidclip.cli.common import (INPUT_ERRORS, OK, PARTIAL, add_json_argument, add_model_arguments,
+                                annotation_captions, fail, load_model, positive_int, print_json, report_skipped)
 from vidclip.search.ann import KINDS
 
 HELP = "build, extend and search a text-to-video index"
@@ -22,6 +22,13 @@ examples:
   vidclip index build feats/ --model ViT-B-32 --pretrained openai --out my.index --kind ivfpq
   vidclip index add my.index more_videos/ --model ViT-B-32 --pretrained openai
   vidclip index search my.index "a dog catches a frisbee" -k 5 --model ViT-B-32 --pretrained openai --json
+  vidclip index build videos/ --querybank MSRVTT_train.9k.jsonl --model ViT-B-32 --pretrained openai --out my.index
+  vidclip index search my.index "a dog catches a frisbee" --rerank qbnorm --model ViT-B-32 --pretrained openai
+
+QB-Norm (--rerank qbnorm) needs a query bank kept in the index (--querybank: the captions of any
+annotation file, e.g. the training split's): a video that is many bank queries' best match (a "hub")
+is scored down for queries whose best match it is. It re-ranks embedding cosines (the model's own
+head is not used then) and is kept up to date by `index add`.
 
 Writers of one index take turns (a lock beside it): two `index add` at once both land. Sources of
 a `vidclip embed` file that no longer exist are skipped and listed; search results whose file is
@@ -40,6 +47,8 @@ def add_arguments(parser):
     build.add_argument("--out", "-o", required=True, help="index file to write")
     build.add_argument("--kind", "--index-type", default="auto", choices=KINDS,
                        help="FAISS index kind (default: auto: exact up to 50k videos, IVF to 2M, IVF-PQ beyond)")
+    build.add_argument("--querybank", metavar="ANNOTATIONS",
+                       help="keep the captions of this annotation file (any format) as QB-Norm's query bank")
     add = sub.add_parser("add", help="add videos to an existing index")
     add.add_argument("index", help="index file (rewritten atomically)")
     add.add_argument("videos", nargs="+", help="video files or folders")
@@ -47,6 +56,8 @@ def add_arguments(parser):
     search.add_argument("index", help="index file")
     search.add_argument("query", help="a sentence describing the video")
     search.add_argument("-k", type=positive_int, default=5, help="number of results (default: 5)")
+    search.add_argument("--rerank", choices=("none", "qbnorm"), default="none",
+                        help="re-rank with QB-Norm (needs an index built with --querybank); default none")
     for action in (build, add):
         action.add_argument("--batch-size", type=positive_int, default=8, help="videos per model call (default: 8)")
         action.add_argument("--workers", type=positive_int, help="decoding threads (default: up to 4)")
@@ -73,6 +84,7 @@ def _build(args) -> int:
 
     from vidclip.search.shards import is_shard_folder
 
+    captions = annotation_captions(args.querybank) if args.querybank else None  # a bad file fails before any model work
     model = load_model(args)
     if len(args.videos) == 1 and is_shard_folder(args.videos[0]):
         index = _from_shards(model, args.videos[0], args.kind)
@@ -89,6 +101,8 @@ def _build(args) -> int:
     if len(index) == 0:
         report_skipped(index.skipped)
         return fail("no video could be indexed" + (f"; {args.out} was left as it was" if Path(args.out).exists() else ""))
+    if captions is not None:
+        index.set_querybank(captions)
     with locked(args.out, what="index"):
         index.save(args.out)
     return _report(args, index, f"indexed {len(index)} videos into {args.out}")
@@ -148,7 +162,7 @@ def _search(args) -> int:
     if not args.query.strip():
         return fail("empty query: give a sentence describing the video")
     model = load_model(args)
-    results = VideoIndex.load(args.index, model).search(args.query, k=args.k)
+    results = VideoIndex.load(args.index, model).search(args.query, k=args.k, rerank=args.rerank)
     missing = {path for path, _ in results if not Path(path).exists()}
     if args.json:
         print_json({"query": args.query, "results": [{"path": p, "score": round(s, 6), "missing": p in missing}

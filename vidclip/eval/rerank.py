@@ -32,11 +32,14 @@ def dual_softmax(sim: torch.Tensor, *, dim: int, temperature: float = 0.01) -> t
     return sim * torch.softmax(sim / temperature, dim=dim)
 
 
-def querybank_normalize(sim: torch.Tensor, bank_sim: torch.Tensor, *, beta: float = 20.0, k: int = 1) -> torch.Tensor:
+def querybank_normalize(sim: torch.Tensor, bank_sim: torch.Tensor, *, beta: float = 20.0, k: int = 1,
+                        hubs: torch.Tensor | None = None) -> torch.Tensor:
     """(N_text, N_video) t2v scores after QB-Norm with `bank_sim` (N_bank, N_video) from the query bank.
 
     Normalised rows hold log(exp(beta * s) / sum_bank exp(beta * b)); the rest keep their scores:
-    each row is ranked on its own, so the two scales never meet.
+    each row is ranked on its own, so the two scales never meet. `hubs` (N_video,) bool, when the
+    columns are a subset of the gallery (an index's candidates): which of them are some bank query's
+    top-k over the whole gallery; by default they are found in `bank_sim`.
     """
     if bank_sim.ndim != 2 or bank_sim.shape[1] != sim.shape[1] or len(bank_sim) == 0:
         raise ValueError(f"the query bank's scores must be (N_bank, {sim.shape[1]}) for the same videos, "
@@ -44,8 +47,9 @@ def querybank_normalize(sim: torch.Tensor, bank_sim: torch.Tensor, *, beta: floa
     if not 1 <= k <= sim.shape[1]:
         raise ValueError(f"k must be in [1, {sim.shape[1]}], got {k}")
     sim, bank_sim = sim.float(), bank_sim.float()
-    hubs = torch.zeros(sim.shape[1], dtype=torch.bool)
-    hubs[bank_sim.topk(k, dim=1).indices.reshape(-1)] = True  # (Nv,): some bank query's top-k
+    if hubs is None:
+        hubs = torch.zeros(sim.shape[1], dtype=torch.bool)
+        hubs[bank_sim.topk(k, dim=1).indices.reshape(-1)] = True  # (Nv,): some bank query's top-k
     normalise = hubs[sim.argmax(dim=1)]  # (Nt,): rows whose own top-1 is a hub
     log_norm = torch.logsumexp(beta * bank_sim, dim=0)  # (Nv,)
     out = sim.clone()

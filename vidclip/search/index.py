@@ -3,8 +3,10 @@
 Coarse search runs in FAISS (vidclip.search.ann) on the video embeddings; the top candidates are then
 re-scored with the model's own similarity head from the per-video features kept beside the vectors
 (GLSCL: text-conditioned frame pooling through vidclip.kernels.frame_pool_scores plus the local
-query score; meanP: the same cosine, so the order is unchanged). Saved as one checksummed file (vidclip.search.index_file); the manifest names the model so
-an index is never searched or extended with another model's embeddings.
+query score; meanP: the same cosine, so the order is unchanged). With a query bank
+(`set_querybank`, vidclip.search.querybank) a search can be re-ranked by QB-Norm instead. Saved as one
+checksummed file (vidclip.search.index_file); the manifest names the model so an index is never searched
+or extended with another model's embeddings.
 """
 
 import json
@@ -14,6 +16,7 @@ import numpy as np
 import torch
 
 from vidclip.search import ann
+from vidclip.search.querybank import QueryBank
 from vidclip.search.index_file import IndexFileReader, file_signature, write_index_file
 from vidclip.errors import IndexFileError, ModelMismatchError
 
@@ -40,6 +43,7 @@ class VideoIndex:
         self.sources = []  # file_signature of each video, row order
         self.skipped = []  # (path, reason) of videos that could not be read, latest add
         self._features = {}  # name -> chunks of per-video features ("frames" (N, T, D) float16, ...)
+        self.querybank = None  # QueryBank for QB-Norm re-ranking, when set
 
     # ---- building -----------------------------------------------------------------------
     @classmethod
@@ -80,7 +84,7 @@ class VideoIndex:
             signatures = [file_signature(path) for path in found.sources]  # before any change: may raise
             old = ann.vectors(self._ann) if self._ann is not None else np.empty((0, vectors.shape[1]), np.float32)
             self._ann, self.spec = ann.build(np.concatenate([old, vectors]), wanted), wanted
-            self._keep(signatures, found.features)
+            self._keep(signatures, found.features, vectors)
         else:
             self._append(found)
 
@@ -120,10 +124,13 @@ class VideoIndex:
         if self.sources and set(found.features) != set(self._features):
             raise ValueError(f"features {sorted(found.features)} do not match the index's {sorted(self._features)}")
         signatures = [file_signature(path) for path in found.sources]  # before any change: may raise
-        self._ann.add(np.ascontiguousarray(found.embeddings.float().numpy()))
-        self._keep(signatures, found.features)
+        vectors = np.ascontiguousarray(found.embeddings.float().numpy())
+        self._ann.add(vectors)
+        self._keep(signatures, features=found.features, vectors=vectors)
 
-    def _keep(self, signatures, features) -> None:
+    def _keep(self, signatures, features, vectors) -> None:
+        if self.querybank is not None:
+            self.querybank.extend(vectors, first_row=len(self.sources))
         self.sources.extend(signatures)
         for name, value in features.items():
             self._features.setdefault(name, []).append(value.numpy())
@@ -147,14 +154,35 @@ class VideoIndex:
         """(len(rows), D) float32: the stored vectors of the videos at `rows` (row = position in `sources`)."""
         return torch.from_numpy(self._ann.reconstruct_batch(np.asarray(rows, dtype=np.int64)))
 
-    def search(self, query, k: int = 5, *, candidates: int | None = None) -> list:
+    def set_querybank(self, bank) -> None:
+        """Keep a bank of queries for QB-Norm: texts (embedded with the index's model) or (Nb, D) vectors.
+
+        Use captions of the same kind as the searches (the training split's, as the paper does).
+        """
+        if len(self) == 0:
+            raise ValueError("add videos before the query bank: its hubs are found among them")
+        if not torch.is_tensor(bank) and not isinstance(bank, np.ndarray):
+            self._require_model("embed the query bank")
+            bank = self.model.embed_texts(list(bank))
+        bank = torch.nn.functional.normalize(torch.as_tensor(bank, dtype=torch.float32), dim=-1).numpy()
+        self.querybank = QueryBank.build(bank, lambda queries, k: ann.search(self._ann, queries, k))
+
+    def search(self, query, k: int = 5, *, candidates: int | None = None, rerank: str | None = None) -> list:
         """[(path, score)] best first for a text, its features (`Pipeline.text_features([text])`, when the
         caller needs them too) or a (D,) query vector (coarse scores only).
 
-        The `candidates` best by embedding (default 10 k) are re-scored by the model's head.
+        The `candidates` best by embedding (default 10 k) are re-scored by the model's head, or, with
+        rerank="qbnorm", by QB-Norm on their embedding cosines (the bank's scores are embedding
+        cosines too; the head's re-scoring is not used then).
         """
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
+        if rerank not in (None, "none", "qbnorm"):
+            raise ValueError(f"rerank {rerank!r}: an index search re-ranks with 'qbnorm' or not at all "
+                             "(dual softmax needs all test queries at once: `vidclip eval --rerank dsl`)")
+        if rerank == "qbnorm" and self.querybank is None:
+            raise ValueError("this index has no query bank for QB-Norm: build it with --querybank ANNOTATIONS "
+                             "(e.g. the training captions)")
         text = None
         if isinstance(query, str):
             self._require_model("search by text")
@@ -166,11 +194,15 @@ class VideoIndex:
         if len(self) == 0:
             return []
         features = self.features()
-        pool = max(candidates or 10 * k, k) if text is not None and features else k
+        qbnorm = rerank == "qbnorm"
+        pool = max(candidates or 10 * k, k) if (text is not None and features) or qbnorm else k
         scores, rows = ann.search(self._ann, query[None].numpy(), pool)
         keep = rows[0] >= 0
         scores, rows = torch.from_numpy(scores[0][keep]), rows[0][keep]
-        if text is not None and features:
+        if qbnorm:
+            vectors = torch.from_numpy(self._ann.reconstruct_batch(rows))  # (n, D)
+            scores = self.querybank.normalize(vectors @ torch.nn.functional.normalize(query, dim=0), rows, vectors)
+        elif text is not None and features:
             video = {name: torch.from_numpy(value[rows]) for name, value in features.items()}
             video["embedding"] = torch.from_numpy(self._ann.reconstruct_batch(rows))
             scores = self.model.similarity(text, video)[0]
@@ -198,6 +230,8 @@ class VideoIndex:
         arrays = {"ann": ann.to_bytes(self._ann),
                   "sources": np.frombuffer(json.dumps(self.sources).encode(), dtype=np.uint8)}
         arrays.update({f"features.{name}": value for name, value in self.features().items()})
+        if self.querybank is not None:
+            arrays.update(self.querybank.arrays())
         manifest = {"model": self.identity, "kind": self.kind, "spec": self.spec, "count": len(self)}
         write_index_file(path, arrays, manifest)
 
@@ -214,6 +248,8 @@ class VideoIndex:
         for name in reader.names():
             if name.startswith("features."):
                 index._features[name[len("features."):]] = [reader.array(name, verify=verify)]
+        index.querybank = QueryBank.from_arrays({name: reader.array(name, verify=verify)
+                                                 for name in reader.names() if name.startswith("querybank.")})
         try:
             index._ann = ann.from_bytes(reader.array("ann", verify=verify), index.spec)
         except (RuntimeError, KeyError, TypeError) as error:  # FAISS refuses the bytes, or the spec is unusable
