@@ -6,13 +6,14 @@ Generates the synthetic shape videos (`vidclip synth`; reused when already there
 open_clip CLIP on still frames with static captions (stage 1), adapts it to 8-frame clips with meanP,
 seqTransf, temporal prompts, VDI and GLSCL (stage 2, visual tower frozen), evaluates each on held-out
 clips and a novel-composition split, and writes OUT/results.json, OUT/report.md and PNG plots.
-Budgets and learning rates come from configs/synthetic_*.yaml (installed with vidclip). Measured: 14-16 min
-for `make demo` on 2 CPU cores, setup included, with the machine's load (data 20 s, stage 1 140-190 s,
-stage 2 32-130 s per method); while the vision tower is frozen, each training frame goes through it once (cached features) instead of every step.
+Budgets and learning rates come from configs/synthetic_*.yaml (installed with vidclip). Measured: 11 min 21 s
+for `make demo` on a fresh clone on 2 quiet CPU cores, setup included (data 18 s, stage 1 146 s, stage 2
+28-140 s per method; more on a loaded machine); while the vision tower is frozen, each training frame goes through it once (cached features) instead of every step.
 
 Metrics: twin_acc (a clip's own caption vs. its temporal twin's: same frames reversed; 50% for any
-order-blind model), t2v_R1 (test split), novel_t2v_R1 (unseen action-shape pairs), zeroshot_top1
-(action classes from class-name prompts), R1@0.5 / mIoU (moment retrieval, VDI).
+order-blind model), t2v_R1 (test split; t2v_R1_dsl after dual-softmax re-ranking), novel_t2v_R1 (unseen
+action-shape pairs), zeroshot_top1 (action classes from class-name prompts), R1@0.5 / mIoU (moment
+retrieval, VDI), HL-mAP / HL-Hit1 (highlight detection by VDI's saliency head, "Very Good" threshold).
 
 examples:
   vidclip demo                                  (writes demo_out/)
