@@ -283,11 +283,17 @@ class Pipeline:
         return find_moments(self, video, query, top_k=top_k, **options)
 
     def label_probabilities(self, embeddings: torch.Tensor, labels, *, template: str = "a video of a person {}."):
-        """(N, L) softmax over labels for video embeddings (N, D); labels become sentences by `template`."""
+        """(N, L) label probabilities for video embeddings (N, D); labels become sentences by `template`.
+
+        As the towers were trained: a softmax over the labels (CLIP's loss), or each label's own
+        sigmoid with the learned bias (SigLIP's loss scores every pair on its own; they need not sum to 1).
+        """
         if not labels:
             raise ValueError("no labels given")
         texts = self.embed_texts([template.format(label.replace("_", " ")) for label in labels])
-        return (self.logit_scale * embeddings.float() @ texts.T).softmax(-1)
+        logits = self.logit_scale * embeddings.float() @ texts.T  # (N, L)
+        bias = self.logit_bias
+        return logits.softmax(-1) if bias is None else torch.sigmoid(logits + bias)
 
     def classify(self, video, labels, *, template: str = "a video of a person {}."):
         """Zero-shot: [(label, probability)] most likely first, for one video."""
@@ -301,6 +307,15 @@ class Pipeline:
     def has_moment_head(self) -> bool:
         """True for models with a trained localisation head (VDI): moments then come from it."""
         return getattr(getattr(self.model, "adapter", None), "moment_head", None) is not None
+
+    @property
+    def logit_bias(self) -> float | None:
+        """The learned bias of a model trained with SigLIP's sigmoid loss; None for a softmax model."""
+        if getattr(self.model, "loss", "softmax") != "sigmoid":
+            return None
+        bias = getattr(self.model.clip, "logit_bias", None)
+        bias = getattr(self.model, "logit_bias", None) if bias is None else bias
+        return float(bias.detach()) if isinstance(bias, torch.Tensor) else None
 
     @property
     def logit_scale(self) -> float:

@@ -160,3 +160,21 @@ def test_hugging_face_text_tower_gives_its_embedding_and_word_states():
     assert (pooled - model.clip.encode_text(tokens)).abs().max() < 1e-6
     assert torch.equal(mask, tokens != 0) and words.shape == (*tokens.shape, 32)
     assert features["queries"].shape == (2, model.adapter.queries.shape[0], 32)
+
+
+def test_zero_shot_probabilities_follow_the_towers_loss():
+    from vidclip.pipeline import Pipeline
+
+    labels = ["jumping", "running", "swimming"]
+    for family in ("siglip", "clip"):
+        model = tiny_model(family).eval()
+        pipeline = Pipeline(model)
+        texts = pipeline.embed_texts([f"a video of a person {label}." for label in labels])
+        video = F.normalize(torch.randn(2, texts.shape[1], generator=torch.Generator().manual_seed(0)), dim=-1)
+        with torch.no_grad():
+            logits = model.clip.logit_scale.exp() * video @ texts.clone().T  # (2, 3)
+            if family == "siglip":  # each label on its own, SigLIP's learned bias included
+                expected = torch.sigmoid(logits + model.clip.logit_bias)
+            else:
+                expected = logits.softmax(-1)
+        assert torch.allclose(pipeline.label_probabilities(video, labels), expected, atol=1e-5), family

@@ -6,7 +6,8 @@ from vidclip.cli.common import (INPUT_ERRORS, OK, PARTIAL, add_json_argument, ad
 HELP = "zero-shot: which of the given labels each video shows"
 DESCRIPTION = """\
 Each label becomes a sentence through --template (underscores become spaces) and the videos are
-ranked against them; probabilities are a softmax over the labels.
+ranked against them; probabilities are a softmax over the labels
+(towers trained with SigLIP's sigmoid loss: each label's own sigmoid).
 
 examples:
   vidclip classify jump.mp4 --labels "jumping,running,swimming" --model ViT-B-32 --pretrained openai
