@@ -160,13 +160,19 @@ class VideoCLIP(nn.Module):
         losses["loss"] = sum(losses.values())
         return losses
 
+    def _query(self, query, dtype):
+        """Token ids (Q, L) -> their text embedding; a float (Q, D) text embedding is used as it is, so
+        a caller that needs windows and saliency for the same queries encodes them once."""
+        return (query if query.is_floating_point() else self.encode_text(query)).to(dtype)  # (Q, D)
+
     @torch.no_grad()
     def predict_saliency(self, video_features, tokens):
         """(B, T) saliency score per frame for one query per clip (or one for all), None when the
-        moment head has no trained saliency head (a checkpoint from before it)."""
+        moment head has no trained saliency head (a checkpoint from before it). tokens: ids (Q, L)
+        or text embeddings (Q, D) from `encode_text`."""
         head = self._moment_head()
         frames = video_features["frames"]  # (B, T, D)
-        query = self.encode_text(tokens).to(frames.dtype)  # (Q, D)
+        query = self._query(tokens, frames.dtype)  # (Q, D)
         return head(frames, query.expand(frames.shape[0], -1))[2]
 
     @torch.no_grad()
@@ -175,11 +181,12 @@ class VideoCLIP(nn.Module):
 
         video_features: dict from `video_features` (cacheable) or frames (B, T, 3, H, W).
         frame_times: (B, T) or (T,) timestamps in seconds of the sampled frames (frame centres).
+        tokens: ids (Q, L) or text embeddings (Q, D) from `encode_text`.
         """
         head = self._moment_head()
         video = video_features if isinstance(video_features, dict) else self.video_features(video_features)
         frames, mask = video["frames"], video["frame_mask"]  # (B, T, D), (B, T)
-        query = self.encode_text(tokens).to(frames.dtype)  # (Q, D)
+        query = self._query(tokens, frames.dtype)  # (Q, D)
         assert query.shape[0] in (1, frames.shape[0]), f"{query.shape[0]} queries for {frames.shape[0]} clips"
         logits, edges, _ = head(frames, query.expand(frames.shape[0], -1))
         times = torch.as_tensor(frame_times, dtype=torch.float64).reshape(-1, frames.shape[1]).expand(frames.shape[0], -1)

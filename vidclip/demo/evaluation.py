@@ -167,11 +167,11 @@ def moment_split_metrics(model, moments, *, batch_size=64, top_k=5) -> dict:
         chunk = moments.queries[start:start + 256]
         rows = torch.tensor([v for v, _ in chunk])
         features = {k: v[rows].to(device) for k, v in video.items()}
-        tokens = model.tokenize([q["query"] for _, q in chunk]).to(device)
-        windows = model.predict_moments(features, times[rows], tokens, top_k=top_k)
+        text = model.encode_text(model.tokenize([q["query"] for _, q in chunk]).to(device))  # (B, D), once
+        windows = model.predict_moments(features, times[rows], text, top_k=top_k)
         predictions += [[[s, e, p] for s, e, p in w] for w in windows]
         truth += [q["relevant_windows"] for _, q in chunk]
-        scores = model.predict_saliency(features, tokens)  # (B, T) or None
+        scores = model.predict_saliency(features, text)  # (B, T) or None
         for j, (v, q) in enumerate(chunk):
             duration = moments.metadata[v]["duration"]
             if scores is None or not q.get("saliency_scores"):

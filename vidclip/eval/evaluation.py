@@ -161,10 +161,10 @@ def _moments(pipeline, annotations, options, *, num_windows, **_):
     for text, i in zip(texts, queries):
         record, r = annotations.records[i], row[owner[i]]
         clip = {key: value[r:r + 1].to(pipeline.device) for key, value in features.items()}
-        tokens = model.tokenize([record.caption]).to(pipeline.device)
-        windows = model.predict_moments(clip, times[r:r + 1], tokens, top_k=num_windows)[0]
+        query = text[None].to(pipeline.device)  # (1, D): the caption encoded once for windows and saliency
+        windows = model.predict_moments(clip, times[r:r + 1], query, top_k=num_windows)[0]
         valid = features["frame_mask"][r] if "frame_mask" in features else torch.ones(len(times[r]), dtype=torch.bool)
-        head_scores = model.predict_saliency(clip, tokens)  # (1, T) or None
+        head_scores = model.predict_saliency(clip, query)  # (1, T) or None
         curve = (frames[r][valid] @ text).numpy() if head_scores is None else head_scores[0].float().cpu()[valid].numpy()
         stamps = times[r][valid].numpy()
         duration = record.duration or float(stamps[-1]) + 1e-3

@@ -47,8 +47,7 @@ def head_windows(model, features, query: str, *, top_k: int = 5, iou_threshold: 
     window that holds the frame ((N,) array; None for a head without saliency): (windows, scores)."""
     import torch
 
-    model.embed_texts([query])  # the same clear error for an empty query
-    tokens = model.model.tokenize([query]).to(model.device)
+    text = model.embed_texts([query]).to(model.device)  # (1, D), once for every window (an empty query: clear error)
     frames = features.features.to(model.device, torch.float32)  # (N, D)
     times = torch.as_tensor(features.timestamps)
     n = len(frames)
@@ -65,10 +64,10 @@ def head_windows(model, features, query: str, *, top_k: int = 5, iou_threshold: 
             mask = torch.ones(windows.shape[:2], dtype=torch.bool, device=model.device)
             stamps = torch.stack([times[s : s + length] for s in chunk])  # (B, L)
             video = {"frames": windows, "frame_mask": mask}
-            for per_window in model.model.predict_moments(video, stamps, tokens, top_k=top_k, nms_iou=iou_threshold):
+            for per_window in model.model.predict_moments(video, stamps, text, top_k=top_k, nms_iou=iou_threshold):
                 found.extend(per_window)
             if has_saliency:
-                scores = model.model.predict_saliency(video, tokens).double().cpu()  # (B, L)
+                scores = model.model.predict_saliency(video, text).double().cpu()  # (B, L)
                 for row, s in enumerate(chunk):
                     saliency_sum[s : s + length] += scores[row]
                     saliency_count[s : s + length] += 1
