@@ -15,11 +15,17 @@ from pathlib import Path
 
 
 def demo_methods(configs=None) -> tuple[str, ...]:
-    """Every registered adapter with a demo recipe (configs/synthetic_<adapter>.yaml), in registry order."""
+    """Every registered adapter with a demo recipe (configs/synthetic_<adapter>.yaml), in registry order,
+    each followed by its ablations (configs/synthetic_<adapter>-<what>.yaml: the recipe with one
+    mechanism removed)."""
     from vidclip.registry import ADAPTERS
 
     folder = Path(configs or default_configs_dir())
-    return tuple(name for name in ADAPTERS.names() if (folder / f"synthetic_{name}.yaml").is_file())
+    methods = []
+    for name in ADAPTERS.names():
+        if (folder / f"synthetic_{name}.yaml").is_file():
+            methods += [name, *(path.stem[len("synthetic_"):] for path in sorted(folder.glob(f"synthetic_{name}-*.yaml")))]
+    return tuple(methods)
 
 
 # Full run: the synthetic generator's defaults. Quick: a smoke test (seconds, numbers meaningless).
