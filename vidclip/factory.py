@@ -419,9 +419,13 @@ class FolderTokenizer:
     def __init__(self, folder, context_length, options):
         self.folder, self.context_length, self.options, self._tokenizer = folder, context_length, options, None
 
+    FILES = ("tokenizer.json", "tokenizer_config.json", "spiece.model", "tokenizer.model", "vocab.json", "vocab.txt")
+
     def __call__(self, texts, context_length=None):
         if self._tokenizer is None:
             try:
+                if not any((Path(self.folder) / name).is_file() for name in self.FILES):
+                    raise FileNotFoundError(f"none of {', '.join(self.FILES)}")
                 self._tokenizer = open_clip.tokenizer.HFTokenizer(self.folder, context_length=self.context_length, **self.options)
             except Exception as error:  # missing files, or transformers' sentencepiece dependency: many types
                 raise CheckpointError(

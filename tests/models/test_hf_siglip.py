@@ -99,3 +99,21 @@ def test_open_clips_siglip_names_fit_the_default_siglip_folder_and_other_sizes_d
     _check_name_fits("ViT-B-16-SigLIP", converted, tmp_path)
     with pytest.raises(CheckpointError, match=r"another architecture than 'ViT-B-16-SigLIP-384' \(vision_cfg.image_size: 384 != 224"):
         _check_name_fits("ViT-B-16-SigLIP-384", converted, tmp_path)
+
+
+def test_a_trunk_name_alone_registers_the_shape_it_spells():
+    """What rebuilding a saved checkpoint in a fresh process relies on: the config holds only the name."""
+    import timm
+
+    from vidclip.convert.siglip import register_siglip_trunk, siglip_trunk_name
+
+    name = siglip_trunk_name(24, 1, 2, 50, 4, 16, 2.5e-5, "gelu")
+    assert "." not in name and not timm.is_model(name)
+    register_siglip_trunk(name)
+    trunk = timm.create_model(name, num_classes=0)
+    block = trunk.blocks[0]
+    assert (trunk.embed_dim, len(trunk.blocks), block.attn.num_heads, block.mlp.fc1.out_features) == (24, 1, 2, 50)
+    assert trunk.patch_embed.img_size == (16, 16) and trunk.patch_embed.patch_size == (4, 4) and trunk.norm.eps == 2.5e-5
+    x = torch.linspace(-3, 3, 7)
+    assert torch.equal(block.mlp.act(x), torch.nn.functional.gelu(x))  # exact GELU, as spelled
+    assert trunk.attn_pool.mlp.fc1.out_features == 50 and not trunk.has_class_token
