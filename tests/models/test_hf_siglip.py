@@ -97,6 +97,9 @@ def test_open_clips_siglip_names_fit_the_default_siglip_folder_and_other_sizes_d
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "siglip"}))
     converted = siglip_config({"model_type": "siglip"}, tmp_path)
     _check_name_fits("ViT-B-16-SigLIP", converted, tmp_path)
+    so400m = dict(hidden_size=1152, intermediate_size=4304, num_hidden_layers=27, num_attention_heads=16)  # 4304/1152: no whole ratio
+    _check_name_fits("ViT-SO400M-14-SigLIP-384", siglip_config(
+        {"vision_config": dict(so400m, patch_size=14, image_size=384), "text_config": so400m}, tmp_path), tmp_path)
     with pytest.raises(CheckpointError, match=r"another architecture than 'ViT-B-16-SigLIP-384' \(vision_cfg.image_size: 384 != 224"):
         _check_name_fits("ViT-B-16-SigLIP-384", converted, tmp_path)
 

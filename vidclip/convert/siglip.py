@@ -113,9 +113,15 @@ def name_differences(differs, named, converted):
     trunk of the same shape is the same architecture, and so is GELU's tanh approximation (transformers')
     against the exact one (open_clip's SigLIP configs; the folder's own is what runs)."""
     ignored = {"text_cfg.act_kwargs", "text_cfg.pad_id"}  # open_clip's SigLIP towers do not read their pad_id
+    if _text_mlp_width(named) == _text_mlp_width(converted):  # SO400M: open_clip's 3.7362 and 4304 / 1152 alike
+        ignored.add("text_cfg.mlp_ratio")
     if _trunk_shape(named["vision_cfg"].get("timm_model_name")) == _trunk_shape(converted["vision_cfg"]["timm_model_name"]):
         ignored.add("vision_cfg.timm_model_name")
     return [line for line in differs if line.split(":")[0] not in ignored]
+
+
+def _text_mlp_width(cfg):
+    return int(cfg["text_cfg"].get("width", 512) * cfg["text_cfg"].get("mlp_ratio", 4.0))  # CLIPTextCfg's defaults
 
 
 def _trunk_shape(name):
