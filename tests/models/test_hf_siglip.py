@@ -120,3 +120,11 @@ def test_a_trunk_name_alone_registers_the_shape_it_spells():
     x = torch.linspace(-3, 3, 7)
     assert torch.equal(block.mlp.act(x), torch.nn.functional.gelu(x))  # exact GELU, as spelled
     assert trunk.attn_pool.mlp.fc1.out_features == 50 and not trunk.has_class_token
+
+
+def test_siglip_configs_vidclip_cannot_express_are_refused_by_field(tmp_path):
+    from vidclip.convert.siglip import siglip_config
+
+    with pytest.raises(CheckpointError, match=r"cannot convert this SiglipModel \(vision_config.vision_use_head=False .*; "
+                                              r"vision_config.image_size=\[32, 64\] \(not square\)\)"):
+        siglip_config({"vision_config": {"vision_use_head": False, "image_size": [32, 64]}}, tmp_path)
