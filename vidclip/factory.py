@@ -26,12 +26,13 @@ import torch
 from vidclip.errors import CheckpointError, TowerError
 from vidclip.adapters import build_adapter
 from vidclip.checkpoint import WEIGHTS, read_config, read_state_dict, weights_path
-from vidclip.convert.hf import check_hf_convertible, hf_model_type, hf_to_open_clip
-from vidclip.convert.siglip import name_differences as siglip_name_differences, register_siglip_trunk
+from vidclip.convert.hf import check_hf_convertible, hf_clip_to_open_clip, hf_model_type
+from vidclip.convert.siglip import hf_siglip_to_open_clip, name_differences as siglip_name_differences, register_siglip_trunk
 from vidclip.model import VideoCLIP
 from vidclip.registry import ADAPTERS
 
 _CONFIG_DIR = Path(__file__).parent / "model_configs"
+_HF_CONVERTERS = {"clip": hf_clip_to_open_clip, "siglip": hf_siglip_to_open_clip}  # Hugging Face family -> converter
 _CLIP_KEYS = ("embed_dim", "vision_cfg", "text_cfg", "quick_gelu", "init_logit_scale", "init_logit_bias",
               "nonscalar_logit_scale", "custom_text")
 
@@ -114,7 +115,7 @@ def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freez
         if same_adapter and not adapter_options:  # continue with the saved adapter's options
             adapter_options = saved_adapter_options(vidclip_cfg)
     elif (hf_folder := _hf_folder(name, pretrained, cache_dir)) is not None:
-        clip_cfg, clip_state, preprocess = hf_to_open_clip(hf_folder)
+        clip_cfg, clip_state, preprocess = _HF_CONVERTERS[check_hf_convertible(hf_folder)](hf_folder)
         if pretrained:  # the folder came as weights for `name`: both must describe one architecture
             _check_name_fits(name, clip_cfg, hf_folder)
         state = {f"clip.{k}": v for k, v in clip_state.items()}
@@ -183,7 +184,7 @@ def _check_name_fits(name, hf_cfg, folder):
         raise ValueError(f"unknown architecture {name!r}; to load the Hugging Face folder {folder} as it is, "
                          f"pass it as the name: vidclip.load({str(folder)!r}) or create_model({str(folder)!r})") from None
     differs = arch_differences(named, hf_cfg)
-    if hf_model_type(folder) in ("siglip", "SiglipModel"):
+    if check_hf_convertible(folder) == "siglip":
         differs = siglip_name_differences(differs, named, hf_cfg)
     if differs:
         raise CheckpointError(f"{folder} holds another architecture than {name!r} ({'; '.join(differs[:4])}); "

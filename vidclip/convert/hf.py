@@ -49,23 +49,13 @@ _CONVERTED = {"clip": "clip", "CLIPModel": "clip", "siglip": "siglip", "SiglipMo
 
 
 def check_hf_convertible(folder):
-    """Refuse, saying why, a Hugging Face folder that is neither a `CLIPModel` nor a `SiglipModel`."""
+    """A Hugging Face folder's family, "clip" or "siglip"; refuses, saying why, any other model."""
     kind = hf_model_type(folder)
     if kind in _CONVERTED:
-        return
+        return _CONVERTED[kind]
     hint = {"siglip2": "SigLIP2 (NaFlex) towers load through open_clip instead: create_model('hf-hub:timm/ViT-B-16-SigLIP2'); "}
     raise CheckpointError(f"{folder} is a Hugging Face {kind!r} model; vidclip converts CLIPModel and SiglipModel folders "
                           f"only. {hint.get(kind, '')}open_clip repositories work as create_model('hf-hub:ORG/NAME')")
-
-
-def hf_to_open_clip(folder):
-    """HF `CLIPModel` or `SiglipModel` folder -> (open_clip model config, open_clip state dict, preprocess options)."""
-    check_hf_convertible(folder)
-    if _CONVERTED[hf_model_type(folder)] == "siglip":
-        from vidclip.convert.siglip import hf_siglip_to_open_clip
-
-        return hf_siglip_to_open_clip(folder)
-    return hf_clip_to_open_clip(folder)
 
 
 def hf_clip_to_open_clip(folder):
