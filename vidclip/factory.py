@@ -26,11 +26,13 @@ import torch
 from vidclip.errors import CheckpointError, TowerError
 from vidclip.adapters import build_adapter
 from vidclip.checkpoint import WEIGHTS, read_config, read_state_dict, weights_path
-from vidclip.convert.hf import check_hf_clip, hf_clip_to_open_clip, hf_model_type
+from vidclip.convert.hf import check_hf_convertible, hf_clip_to_open_clip, hf_model_type
+from vidclip.convert.siglip import hf_siglip_to_open_clip, name_differences as siglip_name_differences, register_siglip_trunk
 from vidclip.model import VideoCLIP
 from vidclip.registry import ADAPTERS
 
 _CONFIG_DIR = Path(__file__).parent / "model_configs"
+_HF_CONVERTERS = {"clip": hf_clip_to_open_clip, "siglip": hf_siglip_to_open_clip}  # Hugging Face family -> converter
 _CLIP_KEYS = ("embed_dim", "vision_cfg", "text_cfg", "quick_gelu", "init_logit_scale", "init_logit_bias",
               "nonscalar_logit_scale", "custom_text")
 
@@ -113,7 +115,7 @@ def create_model(name, pretrained=None, adapter="meanp", num_frames=12, *, freez
         if same_adapter and not adapter_options:  # continue with the saved adapter's options
             adapter_options = saved_adapter_options(vidclip_cfg)
     elif (hf_folder := _hf_folder(name, pretrained, cache_dir)) is not None:
-        clip_cfg, clip_state, preprocess = hf_clip_to_open_clip(hf_folder)
+        clip_cfg, clip_state, preprocess = _HF_CONVERTERS[check_hf_convertible(hf_folder)](hf_folder)
         if pretrained:  # the folder came as weights for `name`: both must describe one architecture
             _check_name_fits(name, clip_cfg, hf_folder)
         state = {f"clip.{k}": v for k, v in clip_state.items()}
@@ -163,10 +165,10 @@ def _hub_transformers_folder(repo, cache_dir):
     for (safetensors when the repository has them); None for an open_clip repository."""
     from huggingface_hub import snapshot_download
 
-    folder = Path(snapshot_download(repo, allow_patterns=["*.json"], cache_dir=cache_dir))
+    folder = Path(snapshot_download(repo, allow_patterns=["*.json", "*.model"], cache_dir=cache_dir))  # .model: SigLIP's tokenizer
     if (folder / "open_clip_config.json").is_file() or not hf_model_type(folder):
         return None
-    check_hf_clip(folder)
+    check_hf_convertible(folder)
     for patterns in (["model.safetensors", "model-*-of-*.safetensors"], ["pytorch_model.bin", "pytorch_model-*-of-*.bin"]):
         folder = Path(snapshot_download(repo, allow_patterns=patterns, cache_dir=cache_dir))
         if any(folder.glob(pattern) for pattern in patterns):
@@ -182,6 +184,8 @@ def _check_name_fits(name, hf_cfg, folder):
         raise ValueError(f"unknown architecture {name!r}; to load the Hugging Face folder {folder} as it is, "
                          f"pass it as the name: vidclip.load({str(folder)!r}) or create_model({str(folder)!r})") from None
     differs = arch_differences(named, hf_cfg)
+    if check_hf_convertible(folder) == "siglip":
+        differs = siglip_name_differences(differs, named, hf_cfg)
     if differs:
         raise CheckpointError(f"{folder} holds another architecture than {name!r} ({'; '.join(differs[:4])}); "
                               f"pass the folder as the name instead: vidclip.load({str(folder)!r})")
@@ -320,6 +324,7 @@ def build_clip(clip_cfg):
     custom_text = cfg.pop("custom_text", False) or "hf_model_name" in cfg["text_cfg"]
     if "timm_model_name" in cfg["vision_cfg"]:
         cfg["vision_cfg"]["timm_model_pretrained"] = False
+        register_siglip_trunk(cfg["vision_cfg"]["timm_model_name"])  # a converted SiglipModel's trunk
     if "hf_model_name" in cfg["text_cfg"]:
         cfg["text_cfg"]["hf_model_pretrained"] = False
     return (open_clip.model.CustomTextCLIP if custom_text else open_clip.model.CLIP)(**cfg)
@@ -401,6 +406,32 @@ def _preprocess(clip_cfg, tag):
 @lru_cache(maxsize=8)
 def _tokenizer(context_length, hf_name=None, options="{}"):
     """open_clip's tokenizer for a text config (options: its tokenizer_kwargs as JSON, hashable)."""
+    if hf_name and Path(hf_name).is_absolute():  # a converted Hugging Face folder's own tokenizer
+        return FolderTokenizer(hf_name, context_length, json.loads(options))
     if hf_name:
         return open_clip.tokenizer.HFTokenizer(hf_name, context_length=context_length, **json.loads(options))
     return open_clip.tokenizer.SimpleTokenizer(context_length=context_length)
+
+
+class FolderTokenizer:
+    """open_clip's HFTokenizer on a local Hugging Face folder, read when first used: a folder written by
+    `save_pretrained` of the model alone has no tokenizer, and the towers run on token ids without one."""
+
+    def __init__(self, folder, context_length, options):
+        self.folder, self.context_length, self.options, self._tokenizer = folder, context_length, options, None
+
+    FILES = ("tokenizer.json", "tokenizer_config.json", "spiece.model", "tokenizer.model", "vocab.json", "vocab.txt")
+
+    def __call__(self, texts, context_length=None):
+        if self._tokenizer is None:
+            try:
+                if not any((Path(self.folder) / name).is_file() for name in self.FILES):
+                    raise FileNotFoundError(f"none of {', '.join(self.FILES)}")
+                self._tokenizer = open_clip.tokenizer.HFTokenizer(self.folder, context_length=self.context_length, **self.options)
+            except Exception as error:  # missing files, or transformers' sentencepiece dependency: many types
+                raise CheckpointError(
+                    f"cannot read the tokenizer of {self.folder} ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}): "
+                    "save the tokenizer of the repository the model came from into that folder "
+                    "(AutoTokenizer.from_pretrained(REPO).save_pretrained(FOLDER); SigLIP's needs `pip install sentencepiece`), "
+                    "or pass token ids") from None
+        return self._tokenizer(texts, context_length=context_length)

@@ -103,12 +103,6 @@ def test_loading_an_hf_folder_as_a_checkpoint_says_what_to_call(hf_model, tmp_pa
         load_checkpoint(folder)
 
 
-def test_a_siglip_folder_is_refused_with_what_to_use(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"model_type": "siglip", "architectures": ["SiglipModel"]}))
-    with pytest.raises(CheckpointError, match="'siglip' model; vidclip converts CLIPModel folders only.*hf-hub:timm/"):
-        vidclip.load(str(tmp_path))
-
-
 def test_an_hf_hub_transformers_repository_loads_from_the_cache_without_network(hf_model, tmp_path, monkeypatch):
     """`hf-hub:` names of transformers repositories (not only open_clip ones): offline, read from the cache."""
     save_folder(hf_model, hub_snapshot(tmp_path / "hub", "someone/tiny-clip"), max_shard_size="100KB")

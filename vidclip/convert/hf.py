@@ -1,4 +1,5 @@
-"""Hugging Face `CLIPModel` folders <-> open_clip's keys (plain JSON + tensors), in both directions.
+"""Hugging Face `CLIPModel` folders <-> open_clip's keys (plain JSON + tensors), in both directions
+(`SiglipModel` folders, read only: vidclip.convert.siglip).
 
 Reading: config.json + model.safetensors / pytorch_model.bin, or their shards with the index
 (`model-00001-of-0000N.safetensors` + `model.safetensors.index.json`), and preprocessor_config.json's
@@ -44,23 +45,22 @@ def hf_model_type(path):
     return data.get("model_type") or data["architectures"][0]
 
 
-def check_hf_clip(folder):
-    """Refuse, saying why, a Hugging Face folder that is not a `CLIPModel`."""
+_CONVERTED = {"clip": "clip", "CLIPModel": "clip", "siglip": "siglip", "SiglipModel": "siglip"}  # model_type -> family
+
+
+def check_hf_convertible(folder):
+    """A Hugging Face folder's family, "clip" or "siglip"; refuses, saying why, any other model."""
     kind = hf_model_type(folder)
-    if kind in ("clip", "CLIPModel"):
-        return
-    hint = {"siglip": "SigLIP towers load through open_clip instead: create_model('hf-hub:timm/ViT-B-16-SigLIP') "
-                      "(open_clip's SigLIP ViTs are timm towers, whose weights transformers' SiglipModel lays out "
-                      "differently); ",
-            "siglip2": "SigLIP2 towers load through open_clip instead: create_model('hf-hub:timm/ViT-B-16-SigLIP2'); "}
-    raise CheckpointError(f"{folder} is a Hugging Face {kind!r} model; vidclip converts CLIPModel folders only. "
-                          f"{hint.get(kind, '')}open_clip repositories work as create_model('hf-hub:ORG/NAME')")
+    if kind in _CONVERTED:
+        return _CONVERTED[kind]
+    hint = {"siglip2": "SigLIP2 (NaFlex) towers load through open_clip instead: create_model('hf-hub:timm/ViT-B-16-SigLIP2'); "}
+    raise CheckpointError(f"{folder} is a Hugging Face {kind!r} model; vidclip converts CLIPModel and SiglipModel folders "
+                          f"only. {hint.get(kind, '')}open_clip repositories work as create_model('hf-hub:ORG/NAME')")
 
 
 def hf_clip_to_open_clip(folder):
     """HF `CLIPModel` folder -> (open_clip model config, open_clip state dict, preprocess options)."""
     folder = Path(folder)
-    check_hf_clip(folder)
     hf = json.loads((folder / "config.json").read_text())
     vision, text = hf["vision_config"], hf["text_config"]
     eos = text.get("eos_token_id", 2)
@@ -108,7 +108,8 @@ def hf_preprocess(folder):
     options = {"mean": data["image_mean"], "std": data["image_std"]} if "image_mean" in data else {}
     if data.get("resample") in _RESAMPLE:
         options["interpolation"] = _RESAMPLE[data["resample"]]
-    options["resize_mode"] = "shortest" if data.get("do_center_crop", True) else "squash"
+    # CLIPImageProcessor crops (its do_center_crop is saved); SiglipImageProcessor squashes, and has no crop keys
+    options["resize_mode"] = "shortest" if data.get("do_center_crop", "crop_size" in data) else "squash"
     return options
 
 
