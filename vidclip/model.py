@@ -100,12 +100,19 @@ class VideoCLIP(nn.Module):
         """The method's own score (Nt, Nv): cosine, or s_g + lambda * s_l for GLSCL."""
         return self.adapter.similarity(text_features, video_features)
 
+    @property
+    def sigmoid_bias(self):
+        """The learned logit bias of the sigmoid loss: the tower's own (SigLIP) or the one added for a CLIP
+        tower trained with it; None under the softmax loss."""
+        if self.loss != "sigmoid":
+            return None
+        return self.clip.logit_bias if getattr(self.clip, "logit_bias", None) is not None else self.logit_bias
+
     def contrastive_loss(self, similarity):
         """(N, N) paired similarities -> the towers' own pre-training objective: SigLIP's sigmoid loss
         with its learned bias, or CLIP's symmetric InfoNCE (the "loss" config option overrides)."""
         if self.loss == "sigmoid":
-            bias = self.clip.logit_bias if getattr(self.clip, "logit_bias", None) is not None else self.logit_bias
-            return sigmoid_loss(similarity, self.clip.logit_scale, bias)
+            return sigmoid_loss(similarity, self.clip.logit_scale, self.sigmoid_bias)
         return clip_loss(similarity, self.clip.logit_scale)
 
     def losses_from_features(self, text_features, video_features, captions=None):

@@ -311,10 +311,7 @@ class Pipeline:
     @property
     def logit_bias(self) -> float | None:
         """The learned bias of a model trained with SigLIP's sigmoid loss; None for a softmax model."""
-        if getattr(self.model, "loss", "softmax") != "sigmoid":
-            return None
-        bias = getattr(self.model.clip, "logit_bias", None)
-        bias = getattr(self.model, "logit_bias", None) if bias is None else bias
+        bias = getattr(self.model, "sigmoid_bias", None)
         return float(bias.detach()) if isinstance(bias, torch.Tensor) else None
 
     @property

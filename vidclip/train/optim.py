@@ -63,8 +63,7 @@ def _can_fuse(groups) -> bool:
     """torch's fused AdamW (one kernel over all tensors): 12-15% less CPU time per step on the demo's
     tiny model, where the update of the 4.7M-entry token table weighs; it takes float tensors on CPU or CUDA."""
     params = [p for group in groups for p in group["params"]]
-    return all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64)
-               for p in params)
+    return all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
 
 
 SHAPES = ("cosine", "linear", "constant")
