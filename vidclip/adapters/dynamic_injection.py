@@ -61,16 +61,21 @@ class VisualDynamicInjection(Adapter):
         return F.normalize(masked_mean(video["dynamics"], valid[..., None], dim=1), dim=-1)
 
     def losses(self, *, model, text, video, captions=None):
+        """The two injection losses; one weighted 0 is not computed (the demo's ablation turns both off)."""
+        if not (self.context_weight or self.dynamics_weight):
+            return {}
         if captions is None:
             raise ValueError("the vdi adapter needs the raw captions (training_losses(..., captions=[...]))")
         static, dynamic = zip(*(split_query(caption) for caption in captions))
         device = video["frames"].device
-        static = model.encode_text(model.tokenize(list(static)).to(device))  # (B, D) normalised
-        dynamic = model.encode_text(model.tokenize(list(dynamic)).to(device))  # (B, D)
-        frames, mask = video["frames"], video["frame_mask"]  # (B, T, D), (B, T)
-        context = F.normalize(attention_pool(static, frames, mask, self.context_temperature), dim=-1)  # (B, D)
-        out = {"context_injection": self.context_weight * model.contrastive_loss(dynamic @ context.t())}
-        if frames.shape[1] > 1 and "dynamics" in video:
+        dynamic = model.encode_text(model.tokenize(list(dynamic)).to(device))  # (B, D) normalised
+        out = {}
+        if self.context_weight:
+            static = model.encode_text(model.tokenize(list(static)).to(device))  # (B, D)
+            frames, mask = video["frames"], video["frame_mask"]  # (B, T, D), (B, T)
+            context = F.normalize(attention_pool(static, frames, mask, self.context_temperature), dim=-1)  # (B, D)
+            out["context_injection"] = self.context_weight * model.contrastive_loss(dynamic @ context.t())
+        if self.dynamics_weight and video["frames"].shape[1] > 1 and "dynamics" in video:
             motion = self.spatial_dynamics(video)  # (B, D)
             out["dynamics_injection"] = self.dynamics_weight * model.contrastive_loss(dynamic @ motion.t())
         return out
