@@ -133,3 +133,18 @@ def test_qvhighlights_saliency_comes_from_the_saliency_head(vdi_embedder, long_v
     expected = saliency(features.features[:, 0].double().numpy() * 10, features.timestamps, features.duration)
     assert row["pred_saliency_scores"] == pytest.approx(expected, abs=1e-3)
     assert max(abs(v) for v in expected) > 0.05  # not the cosine curve's range by accident
+
+
+@pytest.mark.parametrize("embedder", ["model", "vdi_embedder"])
+def test_each_query_is_embedded_once(embedder, long_video, request, monkeypatch):
+    """With or without a moment head, windows and saliency share one text embedding per query."""
+    from vidclip.moments.find import find_moments
+
+    pipeline = request.getfixturevalue(embedder)
+    texts = []
+    embed = pipeline.embed_texts
+    monkeypatch.setattr(pipeline, "embed_texts", lambda queries: texts.extend(queries) or embed(queries))
+    rows = qvhighlights_predictions(pipeline, long_video, [{"query": "red"}, {"query": "green"}], top_k=3)
+    assert texts == ["red", "green"] and len(rows) == 2 and rows[0]["pred_saliency_scores"]
+    texts.clear()
+    assert find_moments(pipeline, long_video, "red", top_k=3) and texts == ["red"]

@@ -33,21 +33,16 @@ def cached_frame_features(model, video, *, fps: float = 1.0, cache=None):
     return found
 
 
-def _curves(model, features, queries):
-    """(Nq, N) cosine similarity of each query with each sampled frame."""
-    texts = model.embed_texts(list(queries))  # raises ValueError on an empty query
-    return (texts.float() @ features.features.float().T).numpy()
-
-
-def head_windows(model, features, query: str, *, top_k: int = 5, iou_threshold: float = 0.5, scales=(1, 2, 4, 8),
+def head_windows(model, features, text, *, top_k: int = 5, iou_threshold: float = 0.5, scales=(1, 2, 4, 8),
                  with_saliency: bool = False):
-    """The moment head over windows of `scales` x the model's clip length, half overlapping.
+    """The moment head over windows of `scales` x the model's clip length, half overlapping, for one
+    query's text embedding `text` ((D,) or (1, D), from `model.embed_texts`).
 
     with_saliency: also return the saliency head's score per sampled frame, averaged over every
     window that holds the frame ((N,) array; None for a head without saliency): (windows, scores)."""
     import torch
 
-    text = model.embed_texts([query]).to(model.device)  # (1, D), once for every window (an empty query: clear error)
+    text = text.reshape(1, -1).to(model.device)  # (1, D): the same for every window
     frames = features.features.to(model.device, torch.float32)  # (N, D)
     times = torch.as_tensor(features.timestamps)
     n = len(frames)
@@ -80,18 +75,34 @@ def head_windows(model, features, query: str, *, top_k: int = 5, iou_threshold: 
     return (ranked, saliency) if with_saliency else ranked
 
 
-def _rank(model, features, query, curve, **options):
-    if model.has_moment_head:
-        return head_windows(model, features, query, top_k=options["top_k"], iou_threshold=options["iou_threshold"])
-    return rank_windows(curve, features.timestamps, features.duration, **options)
+def _moments_and_saliency(model, features, queries, *, top_k, iou_threshold, window_seconds=None, with_saliency=True):
+    """For each query: (windows best first, a score per sampled frame or None without with_saliency).
+    Each query is embedded once.
+
+    With a moment head: its windows and its saliency head's scores (the cosine curve when the head
+    has none). Otherwise: windows ranked on the query's cosine with each sampled frame (untrained)."""
+    texts = model.embed_texts(list(queries)).float()  # (Nq, D); raises ValueError on an empty query
+    for text in texts:
+        curve = None
+        if model.has_moment_head:
+            found = head_windows(model, features, text, top_k=top_k, iou_threshold=iou_threshold,
+                                 with_saliency=with_saliency)
+            windows, curve = found if with_saliency else (found, None)
+        if curve is None and (with_saliency or not model.has_moment_head):
+            curve = (features.features.float() @ text).numpy()  # (N,) cosine per sampled frame
+        if not model.has_moment_head:
+            windows = rank_windows(curve, features.timestamps, features.duration, window_seconds=window_seconds,
+                                   top_k=top_k, iou_threshold=iou_threshold)
+        yield windows, curve
 
 
 def find_moments(model, video, query, top_k: int = 5, *, fps: float = 1.0, window_seconds=None,
                  iou_threshold: float = 0.5, cache=None):
     """[(start_s, end_s, score)] best first for one query (a sentence) in one video (a path)."""
     features = cached_frame_features(model, video, fps=fps, cache=cache)
-    curve = _curves(model, features, [query])[0]
-    return _rank(model, features, query, curve, window_seconds=window_seconds, top_k=top_k, iou_threshold=iou_threshold)
+    (windows, _), = _moments_and_saliency(model, features, [query], top_k=top_k, iou_threshold=iou_threshold,
+                                          window_seconds=window_seconds, with_saliency=False)
+    return windows
 
 
 def saliency(curve: np.ndarray, timestamps: np.ndarray, duration: float) -> list:
@@ -115,16 +126,10 @@ def qvhighlights_predictions(model, video, queries, *, top_k: int = 10, fps: flo
     per-frame scores averaged over the sliding windows, then per 2 s clip), else from the query's
     cosine with each sampled frame (untrained: the fallback)."""
     features = cached_frame_features(model, video, fps=fps, cache=cache)
-    curves = _curves(model, features, [row["query"] for row in queries])
+    found = _moments_and_saliency(model, features, [row["query"] for row in queries], top_k=top_k,
+                                  iou_threshold=iou_threshold, window_seconds=window_seconds)
     rows = []
-    for number, (row, curve) in enumerate(zip(queries, curves)):
-        if model.has_moment_head:
-            windows, scores = head_windows(model, features, row["query"], top_k=top_k, iou_threshold=iou_threshold,
-                                           with_saliency=True)
-            curve = curve if scores is None else scores
-        else:
-            windows = rank_windows(curve, features.timestamps, features.duration, window_seconds=window_seconds,
-                                   top_k=top_k, iou_threshold=iou_threshold)
+    for number, (row, (windows, curve)) in enumerate(zip(queries, found)):
         rows.append({
             "qid": row.get("qid", number),
             "query": row["query"],
