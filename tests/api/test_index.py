@@ -53,6 +53,19 @@ def test_incremental_add_matches_one_build(model, collection):
     assert parts.search("green", k=6) == whole.search("green", k=6)
 
 
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_rows_with_other_features_are_refused_and_change_nothing(model, collection, kind):
+    found, _ = collection
+    index = VideoIndex(model, kind=kind)
+    first = type(found)(found.embeddings[:2], {k: v[:2] for k, v in found.features.items()}, found.sources[:2])
+    index.add_embeddings(first, identity=model.identity)
+    rest = slice(2, None)
+    other = type(found)(found.embeddings[rest], {"frames": found.features["frames"][rest]}, found.sources[rest])
+    with pytest.raises(ValueError, match="do not match the index's"):
+        index.add_embeddings(other, identity=model.identity)  # flat: appended; ivf: a re-plan rebuilds
+    assert len(index) == 2 and index.paths == [str(p) for p in found.sources[:2]]
+
+
 @pytest.mark.parametrize("kind", ["ivf", "hnsw"])
 def test_approximate_kinds_round_trip(tmp_path, model, collection, kind):
     index = _index(model, collection, kind=kind)

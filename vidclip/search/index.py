@@ -76,11 +76,10 @@ class VideoIndex:
         check_same_model(self.identity, identity, "this index")
         if len(found) == 0:
             return
-        if self.sources and set(found.features) != set(self._features):
-            raise ValueError(f"features {sorted(found.features)} do not match the index's {sorted(self._features)}")
         vectors = found.embeddings.float().numpy()
         wanted = ann.plan(len(self.sources) + len(vectors), self.kind, dim=vectors.shape[1])
         if self._ann is None or _needs_rebuild(self.spec, wanted):
+            self._check_features(found)
             signatures = [file_signature(path) for path in found.sources]  # before any change: may raise
             old = ann.vectors(self._ann) if self._ann is not None else np.empty((0, vectors.shape[1]), np.float32)
             self._ann, self.spec = ann.build(np.concatenate([old, vectors]), wanted), wanted
@@ -121,12 +120,15 @@ class VideoIndex:
         """Add rows to the FAISS index as it is (no re-planning), their sources and features."""
         if len(found) == 0:
             return
-        if self.sources and set(found.features) != set(self._features):
-            raise ValueError(f"features {sorted(found.features)} do not match the index's {sorted(self._features)}")
+        self._check_features(found)
         signatures = [file_signature(path) for path in found.sources]  # before any change: may raise
         vectors = np.ascontiguousarray(found.embeddings.float().numpy())
         self._ann.add(vectors)
         self._keep(signatures, features=found.features, vectors=vectors)
+
+    def _check_features(self, found) -> None:
+        if self.sources and set(found.features) != set(self._features):
+            raise ValueError(f"features {sorted(found.features)} do not match the index's {sorted(self._features)}")
 
     def _keep(self, signatures, features, vectors) -> None:
         if self.querybank is not None:
