@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from vidclip.eval import metrics
-from vidclip.eval.metrics import (classification_metrics, highlight_metrics, moment_metrics, retrieval_metrics,
-                                  saliency_labels, temporal_iou)
+from vidclip.eval.metrics import (classification_metrics, highlight_metrics, lower_median, moment_metrics,
+                                  retrieval_metrics, saliency_labels, temporal_iou, tvsum_highlight_metrics)
 
 # ----------------------------------------------------------------------------- references
 
@@ -352,6 +352,116 @@ def test_highlight_hit_past_the_video_is_a_miss_and_bad_input_is_named():
         highlight_metrics({"q": [float("nan")]}, {"q": np.array([[4]])})
     with pytest.raises(ValueError, match="qids differ"):
         highlight_metrics({"a": [1.0]}, {"b": np.array([[4]])})
+
+
+# ----------------------------------------------------------------------------- TVSum top-5 mAP
+
+
+def ref_tvsum_top5(preds, ratings, k=5):
+    """Plain loops over annotators and videos with torch's median and argsort (tie-free scores only):
+    positives above the annotator's median, top-k labels by score, trapezoid AP with recall over the
+    positives among those k; mean over videos, then annotators."""
+    per_annotator = []
+    for a in range(ratings[0].shape[1]):
+        aps = []
+        for pred, rating in zip(preds, ratings):
+            column = torch.tensor(rating[:, a], dtype=torch.float64)
+            positive = (column > column.median()).double()
+            order = torch.argsort(torch.tensor(pred, dtype=torch.float64), descending=True)
+            top = positive[order].tolist()[:k]
+            if sum(top) == 0:
+                aps.append(0.0)
+                continue
+            found, ap, recall, precision = 0, 0.0, 0.0, 1.0
+            for j, label in enumerate(top):
+                found += label
+                new_recall, new_precision = found / sum(top), found / (j + 1)
+                ap += (new_recall - recall) * (precision + new_precision) / 2
+                recall, precision = new_recall, new_precision
+            aps.append(ap)
+        per_annotator.append(sum(aps) / len(aps))
+    return 100 * sum(per_annotator) / len(per_annotator)
+
+
+def test_tvsum_top5_by_hand_with_domains():
+    pred = [0.1, 0.9, 0.8, 0.3, 0.7, 0.6, 0.2]  # top 5 by score: clips 1, 2, 4, 5, 3
+    ratings = np.array([[1, 5, 2, 4, 3, 1, 5],  # annotator 0
+                        [3, 1, 4, 2, 4, 5, 2]]).T  # annotator 1; (7 clips, 2 annotators)
+    # annotator 0: median 3 -> positives clips 1, 3, 6; top-5 labels 1 0 0 0 1, num_gt 2 (clip 6 is 6th)
+    #   j0: rec .5 prc 1 -> (.5 - 0)(1 + 1)/2 = .5; j1-j3: rec stays; j4: rec 1 prc 2/5 -> .5(1/4 + 2/5)/2 = .1625
+    #   AP = .6625 = 53/80
+    # annotator 1: median 3 -> positives clips 2, 4, 5; top-5 labels 0 1 1 1 0, num_gt 3
+    #   j0: rec 0 prc 0 -> 0; j1: rec 1/3 prc 1/2 -> (1/3)(0 + 1/2)/2 = 6/72; j2: rec 2/3 prc 2/3 -> (1/3)(1/2 + 2/3)/2
+    #   = 14/72; j3: rec 1 prc 3/4 -> (1/3)(2/3 + 3/4)/2 = 17/72; j4: rec stays -> AP = 37/72
+    # a second video rated 2 everywhere has no clip above its median: AP 0 for both annotators
+    flat = np.full((6, 2), 2)
+    got = tvsum_highlight_metrics({"v1": pred, "v2": [0.5] * 6}, {"v1": ratings, "v2": flat},
+                                  categories={"v1": "VT", "v2": "BK"})
+    assert got["HL-top5-mAP/VT"] == pytest.approx(100 * (53 / 80 + 37 / 72) / 2)
+    assert got["HL-top5-mAP/BK"] == 0.0
+    assert got["HL-top5-mAP"] == pytest.approx(100 * (53 / 80 + 37 / 72) / 4)  # videos, then annotators
+    assert set(got) == {"HL-top5-mAP", "HL-top5-mAP/VT", "HL-top5-mAP/BK"}
+    assert set(tvsum_highlight_metrics([pred], [ratings])) == {"HL-top5-mAP"}  # no domains given
+
+
+def test_tvsum_top5_matches_torch_loop_reference():
+    rng = np.random.default_rng(3)
+    preds, ratings, domains = [], [], []
+    for video in range(60):
+        clips = int(rng.integers(2, 31))  # even and odd counts, some under 5
+        ratings.append(rng.integers(1, 6, size=(clips, 20)).astype(float))
+        preds.append(rng.permutation(clips * 7)[:clips] / 7.0)  # distinct: tie-free
+        domains.append(["VT", "VU", "GA"][video % 3])
+    assert len({len(p) % 2 for p in preds}) == 2
+    got = tvsum_highlight_metrics(preds, ratings, categories=domains)
+    assert got["HL-top5-mAP"] == pytest.approx(ref_tvsum_top5(preds, ratings), abs=1e-9)
+    for domain in ("VT", "VU", "GA"):
+        mine = [i for i, d in enumerate(domains) if d == domain]
+        want = ref_tvsum_top5([preds[i] for i in mine], [ratings[i] for i in mine])
+        assert got[f"HL-top5-mAP/{domain}"] == pytest.approx(want, abs=1e-9), domain
+    # a longer prediction is cut to the video; a shorter one ranks only the clips it scores (UMT indexes
+    # the labels with the prediction's order), the median still over every clip
+    ragged = [p[: max(1, len(p) - 3)] if i % 2 else np.r_[p, 99.0, 98.0] for i, p in enumerate(preds)]
+    assert tvsum_highlight_metrics(ragged, ratings)["HL-top5-mAP"] == pytest.approx(
+        ref_tvsum_top5([p[: len(r)] for p, r in zip(ragged, ratings)], ratings), abs=1e-9)
+
+
+def test_tvsum_positives_lie_above_torchs_lower_median():
+    column = np.array([[1.0], [2.0], [3.0], [4.0]])  # even count: middles 2 and 3
+    assert lower_median(column)[0] == torch.tensor([1.0, 2.0, 3.0, 4.0]).median().item() == 2.0
+    # clip 2 (rated 3, the upper middle) is a positive; against the upper middle it would not be:
+    # order 2, 3, 1, 0 -> labels 1 1 0 0 -> AP 1 (with the upper median: 0 1 0 0 -> AP .25)
+    assert tvsum_highlight_metrics([[0.0, 0.1, 0.9, 0.2]], [column])["HL-top5-mAP"] == pytest.approx(100.0)
+
+
+def test_tvsum_recall_counts_only_positives_in_the_top5():
+    ratings = np.array([[5.0], [1], [1], [1], [1], [1], [1], [5]])  # median 1: positives clips 0 and 7
+    pred = [8.0, 7, 6, 5, 4, 3, 2, 1]  # clip 7 ranks last, outside the top 5
+    # labels 1 0 0 0 0, num_gt 1 (not 2): recall 1 at j0 -> AP 1 (0.5 if clip 7 counted)
+    assert tvsum_highlight_metrics([pred], [ratings])["HL-top5-mAP"] == pytest.approx(100.0)
+
+
+def test_tvsum_ties_in_the_prediction_keep_clip_order():
+    ratings = np.array([[1.0], [5], [1], [1], [1], [1]])  # positive: clip 1
+    # all scores tied: clips 0-4 in order, labels 0 1 0 0 0 -> j1: rec 1 prc 1/2 -> (1 - 0)(0 + 1/2)/2 = .25
+    assert tvsum_highlight_metrics([[0.0] * 6], [ratings])["HL-top5-mAP"] == pytest.approx(25.0)
+
+
+@pytest.mark.parametrize("preds, ratings, kwargs, message", [
+    ([[float("nan"), 1.0]], [np.ones((2, 3))], {}, r"predictions\[0\]: saliency scores"),
+    ([[]], [np.ones((2, 3))], {}, r"predictions\[0\]: saliency scores"),
+    ([[1.0, 2.0]], [[1.0, 2.0]], {}, r"ground_truth\[0\]: expected finite \(clips, annotators\)"),
+    ([[1.0]], [[[np.inf]]], {}, r"ground_truth\[0\]"),
+    ([[1.0], [1.0]], [np.ones((1, 20)), np.ones((1, 19))], {}, "same annotators"),
+    ([[1.0]], [np.ones((1, 2))], {"categories": ["VT", "BK"]}, "categories: 2 entries for 1 queries"),
+    ({"a": [1.0]}, {"a": np.ones((1, 2))}, {"categories": {"b": "VT"}}, "categories: no entry"),
+    ({"a": [1.0]}, {"b": np.ones((1, 2))}, {}, "qids differ"),
+    ([], [], {}, "no queries"),
+    ([[1.0]], [np.ones((1, 2))], {"k": 0}, "k must be at least 1"),
+])
+def test_tvsum_bad_input_is_named(preds, ratings, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        tvsum_highlight_metrics(preds, ratings, **kwargs)
 
 
 # ----------------------------------------------------------------------------- classification

@@ -2,7 +2,9 @@
 the predictions and a metrics JSON. Used by `vidclip eval` and by the training loop's eval hook.
 
 - retrieval: every unique video is embedded once; every caption is a query (R@k, MedR, MnR both ways);
-- moments: every video is embedded once; each query gets its windows (QVHighlights jsonl);
+- moments: every video is embedded once; each query gets its windows and per-clip saliency (QVHighlights
+  jsonl); windows score against the queries that have one, saliency against QVHighlights' levels or,
+  for highlight-only ratings (TVSum), TVSum's top-5 mAP;
 - classification: every clip against the class prompts (top-1 / top-5).
 Videos that cannot be decoded are skipped, counted and listed; their queries leave the evaluation.
 """
@@ -10,19 +12,40 @@ Videos that cannot be decoded are skipped, counted and listed; their queries lea
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from vidclip.atomic import write_text_atomic
 
 
 def guess_task(annotations, has_moment_head):
-    """classification with class names; moments when the records have them and the model a head
-    to find them; otherwise retrieval (of the moments' clips, when records are trimmed)."""
+    """classification with class names; moments when the records have moments or highlight ratings
+    (TVSum) and the model a head to find them; otherwise retrieval (of the moments' clips, when
+    records are trimmed)."""
     if annotations.classes:
         return "classification"
-    if has_moment_head and any(record.has_moment for record in annotations.records[:100]):
+    if has_moment_head and any(record.has_moment or clip_ratings(record) is not None
+                               for record in annotations.records[:100]):
         return "moments"
     return "retrieval"
+
+
+def query_windows(record):
+    """The query's ground-truth windows ([[start, end], ...]), or None for a highlight-only record."""
+    if record.extra.get("relevant_windows"):
+        return record.extra["relevant_windows"]
+    return [[record.start, record.end]] if record.has_moment else None
+
+
+def clip_ratings(record):
+    """(clips, annotators) ratings of a highlight-only record (no window) that rates every 2 s clip,
+    as TVSum does: it is scored with TVSum's top-5 mAP (a per-annotator median threshold, so any
+    rating scale works), not QVHighlights' absolute levels on 0-4. None for any other record."""
+    ids, scores = record.extra.get("relevant_clip_ids"), record.extra.get("saliency_scores")
+    if query_windows(record) is not None or not ids or not scores or sorted(ids) != list(range(len(ids))):
+        return None
+    ratings = np.asarray(scores, dtype=np.float64).reshape(len(ids), -1)  # (clips, annotators) in file order
+    return ratings[np.argsort(ids)]  # (clips, annotators) in clip order
 
 
 def first_record_per_video(records):
@@ -140,11 +163,12 @@ def _retrieval(pipeline, annotations, options, *, ties, v2t_rank, rerank="none",
 def _moments(pipeline, annotations, options, *, num_windows, **_):
     """Windows from the moment head; saliency per 2 s clip from its saliency head (the frames'
     scores averaged per clip), or, for a checkpoint without one, from the query's cosine with each
-    sampled frame (untrained; metrics["saliency_from"] says which); scored as highlights when the
-    file has labels."""
+    sampled frame (untrained; metrics["saliency_from"] says which). Moment metrics cover the queries
+    with a window; highlights are scored with QVHighlights' levels where a query has a window and
+    ratings, and with TVSum's top-5 mAP where it has ratings alone (`clip_ratings`)."""
     import torch.nn.functional as F
 
-    from vidclip.eval.metrics import highlight_metrics, moment_metrics, saliency_labels
+    from vidclip.eval.metrics import highlight_metrics, moment_metrics, tvsum_highlight_metrics
     from vidclip.moments.find import saliency
 
     if not pipeline.has_moment_head:
@@ -156,7 +180,7 @@ def _moments(pipeline, annotations, options, *, num_windows, **_):
     queries = [i for i, record in enumerate(annotations.records) if owner[i] in row]
     texts = pipeline.embed_texts([annotations.records[i].caption for i in queries])  # (Nq, D)
     frames = F.normalize(features["frames"].float(), dim=-1)  # (Nv, T, D)
-    predictions, ground_truth, highlights = [], [], {}
+    predictions, ground_truth, highlights, ratings = [], {}, {}, {}  # the last three keyed by prediction index
     model = pipeline.model
     for text, i in zip(texts, queries):
         record, r = annotations.records[i], row[owner[i]]
@@ -173,19 +197,38 @@ def _moments(pipeline, annotations, options, *, num_windows, **_):
                             "pred_relevant_windows": [[round(s, 3), round(e, 3), round(float(p), 5)]
                                                       for s, e, p in windows],
                             "pred_saliency_scores": saliency(curve, stamps, duration)})
-        ground_truth.append(record.extra.get("relevant_windows") or [[record.start, record.end]])
-        if record.duration and record.extra.get("saliency_scores") and record.extra.get("relevant_clip_ids"):
-            labels = saliency_labels(record.duration, record.extra["relevant_clip_ids"], record.extra["saliency_scores"])
-            if len(labels):  # a video under 2 s has no whole clip to rate
-                highlights[len(predictions) - 1] = labels
-    metrics = moment_metrics([p["pred_relevant_windows"] for p in predictions], ground_truth)
+        n = len(predictions) - 1
+        for found, truth in zip((ground_truth, highlights, ratings), _labels(record)):
+            if truth is not None:
+                found[n] = truth
+    metrics = {}
+    if ground_truth:  # highlight-only files (TVSum) have no window to score
+        metrics.update(moment_metrics({k: predictions[k]["pred_relevant_windows"] for k in ground_truth}, ground_truth))
+        metrics["num_moment_queries"] = len(ground_truth)
     if highlights:
         metrics.update(highlight_metrics({k: predictions[k]["pred_saliency_scores"] for k in highlights},
                                          highlights))
         metrics["num_highlight_queries"] = len(highlights)
+    if ratings:
+        domains = {k: annotations.records[queries[k]].extra.get("category") for k in ratings}
+        metrics.update(tvsum_highlight_metrics({k: predictions[k]["pred_saliency_scores"] for k in ratings}, ratings,
+                                               categories=domains if None not in domains.values() else None))
+        metrics["num_top5_queries"] = len(ratings)
     metrics.update(num_queries=len(predictions), num_videos=len(kept), **_skipped_metrics(skipped),
                    saliency_from=SALIENCY_SOURCES[head_scores is not None])
     return metrics, predictions
+
+
+def _labels(record):
+    """(windows, QVHighlights highlight labels, TVSum clip ratings) of a query; None where it has none."""
+    from vidclip.eval.metrics import saliency_labels
+
+    windows, ratings, labels = query_windows(record), clip_ratings(record), None
+    extra = record.extra
+    if windows is not None and record.duration and extra.get("saliency_scores") and extra.get("relevant_clip_ids"):
+        labels = saliency_labels(record.duration, extra["relevant_clip_ids"], extra["saliency_scores"])
+        labels = labels if len(labels) else None  # a video under 2 s has no whole clip to rate
+    return windows, labels, ratings
 
 
 SALIENCY_SOURCES = {True: "saliency head", False: "cosine (untrained fallback)"}  # metrics["saliency_from"]

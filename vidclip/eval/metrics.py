@@ -341,6 +341,93 @@ def highlight_metrics(predictions: Mapping, ground_truth: Mapping) -> dict[str, 
     return out
 
 
+TOP_K_CLIPS = 5  # TVSum's highlight metric looks at the 5 best-scored clips
+
+
+def lower_median(values: np.ndarray) -> np.ndarray:
+    """Per column, the lower of the two middle values for an even count: torch's `Tensor.median()`,
+    which TVSum's threshold uses. Under its strict `>` the mean of the two middle values (numpy's
+    median) labels the same clips (nothing lies strictly between them); the upper one would not."""
+    return np.sort(values, axis=0)[(len(values) - 1) // 2]
+
+
+def _top_k_ap(hits: np.ndarray) -> np.ndarray:
+    """UMT's AP over the top-k labels (k, A) of each annotator: recall counts positives among these
+    k only; trapezoids between (recall, precision) points, starting at (0, 1); 0 without a positive."""
+    num_gt = hits.sum(0)  # (A,)
+    found = np.cumsum(hits, axis=0)  # (k, A)
+    recall = found / np.maximum(num_gt, 1)
+    precision = found / np.arange(1, len(hits) + 1)[:, None]
+    prev_recall = np.vstack([np.zeros((1, hits.shape[1])), recall[:-1]])  # (k, A)
+    prev_precision = np.vstack([np.ones((1, hits.shape[1])), precision[:-1]])
+    ap = ((recall - prev_recall) * (prev_precision + precision) / 2).sum(0)
+    return np.where(num_gt > 0, ap, 0.0)
+
+
+def _aligned_values(values, keys, name) -> list:
+    """`values` in the order of `keys` (from `_aligned_queries`): by qid for a dict, by position for a list."""
+    if isinstance(values, Mapping):
+        missing = [key for key in keys if key not in values]
+        if missing:
+            raise ValueError(f"{name}: no entry for {len(missing)} queries (e.g. {missing[:3]})")
+        return [values[key] for key in keys]
+    if len(values) != len(keys):
+        raise ValueError(f"{name}: {len(values)} entries for {len(keys)} queries")
+    return list(values)
+
+
+def top5_highlight_ap(prediction, ratings, *, k: int = TOP_K_CLIPS, what: str = "query") -> np.ndarray:
+    """TVSum's AP of one video for each annotator (A,), from clip `ratings` (clips, A); see
+    `tvsum_highlight_metrics`."""
+    ratings = np.asarray(ratings, dtype=np.float64)
+    if ratings.ndim != 2 or ratings.size == 0 or not np.isfinite(ratings).all():
+        raise ValueError(f"ground_truth[{what}]: expected finite (clips, annotators) ratings, got shape {ratings.shape}")
+    pred = np.asarray(prediction, dtype=np.float64).reshape(-1)
+    if len(pred) == 0 or not np.isfinite(pred).all():
+        raise ValueError(f"predictions[{what}]: saliency scores must be finite and non-empty")
+    positive = (ratings > lower_median(ratings)).astype(np.float64)  # (C, A): above the annotator's median
+    pred = pred[: len(ratings)]  # a clip past the video has no rating; a clip without a score is not ranked
+    order = np.argsort(-pred, kind="stable")[:k]  # best first; ties: the earlier clip first
+    return _top_k_ap(positive[order])  # (k, A)
+
+
+def tvsum_highlight_metrics(predictions: Sequence | Mapping, ground_truth: Sequence | Mapping, *,
+                            categories: Sequence | Mapping | None = None, k: int = TOP_K_CLIPS) -> dict[str, float]:
+    """TVSum's top-5 mAP (percent) as UMT computes it (`datasets/tvsum.py` `TVSum.evaluate`, reused
+    unchanged by QD-DETR, CG-DETR and Lighthouse), as "HL-top5-mAP" and, with `categories` (TVSum's
+    domains), per domain as "HL-top5-mAP/<domain>": papers report TVSum per domain.
+
+    `predictions[q]`: a score per 2 s clip; `ground_truth[q]`: (clips, annotators) 1-5 ratings of
+    every clip; both lists aligned by position or dicts keyed by qid. Per annotator and video: a clip
+    is positive when the annotator rates it above their median over the video's clips, the lower
+    middle value for an even count (torch's `median`); clips are ordered by predicted score, best
+    first, and the first k labels kept; AP walks those k from (recall 0, precision 1), adding
+    trapezoids, with recall over the positives among the k (not among all clips: UMT's quirk, kept);
+    no positive among the k gives 0. Mean over videos, then over annotators. Ties in the predicted
+    scores keep clip order (a stable sort); UMT's `torch.argsort` leaves their order unspecified,
+    so only tie-free scores are guaranteed to match it. A prediction longer than the video is cut;
+    a shorter one ranks only the clips it scores (as UMT, which indexes the labels with the
+    prediction's order), while the median still covers every clip: the same as padding with -inf
+    whenever it scores at least k clips. Every video needs the same annotators.
+    """
+    keys, preds, gts = _aligned_queries(predictions, ground_truth)
+    if not keys:
+        raise ValueError("no queries to evaluate")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    ap = [top5_highlight_ap(pred, gt, k=k, what=repr(key)) for key, pred, gt in zip(keys, preds, gts)]
+    if len({len(a) for a in ap}) > 1:
+        raise ValueError(f"every video needs the same annotators; got {sorted({len(a) for a in ap})} rating columns")
+    ap = np.stack(ap)  # (V, A)
+    name = f"HL-top{k}-mAP"
+    out = {name: float(ap.mean(0).mean() * 100)}  # videos, then annotators
+    if categories is not None:
+        domains = np.array([str(d) for d in _aligned_values(categories, keys, "categories")])  # (V,)
+        for domain in sorted(set(domains)):
+            out[f"{name}/{domain}"] = float(ap[domains == domain].mean(0).mean() * 100)
+    return out
+
+
 # ----------------------------------------------------------------------------- classification
 
 
