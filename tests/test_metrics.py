@@ -8,7 +8,8 @@ import torch
 
 from vidclip.eval import metrics
 from vidclip.eval.metrics import (classification_metrics, highlight_metrics, lower_median, moment_metrics,
-                                  retrieval_metrics, saliency_labels, temporal_iou, tvsum_highlight_metrics)
+                                  retrieval_metrics, saliency_labels, temporal_iou, tvsum_highlight_metrics,
+                                  youtube_highlight_metrics)
 
 # ----------------------------------------------------------------------------- references
 
@@ -462,6 +463,101 @@ def test_tvsum_ties_in_the_prediction_keep_clip_order():
 def test_tvsum_bad_input_is_named(preds, ratings, kwargs, message):
     with pytest.raises(ValueError, match=message):
         tvsum_highlight_metrics(preds, ratings, **kwargs)
+
+
+# ----------------------------------------------------------------------------- YouTube Highlights mAP
+
+
+def ref_youtube_map(preds, labels):
+    """Plain loops with torch's argsort (tie-free scores only): every clip ranked by score, trapezoid AP
+    from (recall 0, precision 1) with recall over all the video's positives, 0 without one; mean over videos."""
+    aps = []
+    for pred, label in zip(preds, labels):
+        order = torch.argsort(torch.tensor(pred, dtype=torch.float64), descending=True)
+        ranked = torch.tensor(label, dtype=torch.float64)[order].tolist()
+        if sum(ranked) == 0:
+            aps.append(0.0)
+            continue
+        found, ap, recall, precision = 0, 0.0, 0.0, 1.0
+        for j, hit in enumerate(ranked):
+            found += hit
+            new_recall, new_precision = found / sum(ranked), found / (j + 1)
+            ap += (new_recall - recall) * (precision + new_precision) / 2
+            recall, precision = new_recall, new_precision
+        aps.append(ap)
+    return 100 * sum(aps) / len(aps)
+
+
+def test_youtube_map_by_hand_with_domains():
+    pred = [0.2, 0.9, 0.1, 0.7, 0.4, 0.8]  # ranking: clips 1, 5, 3, 4, 0, 2
+    labels = [1, 0, 0, 1, 0, 1]  # ranked labels 0 1 1 0 1 0, 3 positives (all clips count, not a top 5)
+    # j0: rec 0 prc 0 -> 0; j1: rec 1/3 prc 1/2 -> (1/3)(0 + 1/2)/2 = 1/12; j2: rec 2/3 prc 2/3 -> (1/3)(1/2 + 2/3)/2
+    # = 7/36; j3: rec stays; j4: rec 1 prc 3/5 -> (1/3)(1/2 + 3/5)/2 = 11/60; j5: rec stays
+    # (precision carried from j3 is 1/2). AP = 1/12 + 7/36 + 11/60 = 83/180
+    got = youtube_highlight_metrics({"a": pred, "b": [0.3, 0.1], "c": [0.5, 0.6, 0.4]},
+                                    {"a": labels, "b": [0, 0], "c": [0, 1, 0]},
+                                    categories={"a": "dog", "b": "dog", "c": "surfing"})
+    assert got["HL-mAP/dog"] == pytest.approx(100 * (83 / 180 + 0) / 2)  # b has no positive: AP 0
+    assert got["HL-mAP/surfing"] == pytest.approx(100.0)  # its positive ranks first
+    assert got["HL-mAP"] == pytest.approx(100 * (83 / 180 + 0 + 1) / 3)  # the mean over videos, not domains
+    assert set(got) == {"HL-mAP", "HL-mAP/dog", "HL-mAP/surfing"}
+    assert set(youtube_highlight_metrics([pred], [labels])) == {"HL-mAP"}  # no domains given
+
+
+def test_youtube_map_matches_torch_loop_reference():
+    rng = np.random.default_rng(5)
+    domains = ("dog", "gymnastics", "parkour", "skating", "skiing", "surfing")
+    preds, labels, owner = [], [], []
+    for video in range(120):
+        clips = int(rng.integers(1, 60))
+        labels.append((rng.random(clips) < rng.random()).astype(int).tolist())  # some videos without a positive
+        preds.append(rng.permutation(clips * 5)[:clips] / 5.0)  # distinct: tie-free
+        owner.append(domains[video % 6])
+    assert any(sum(label) == 0 for label in labels) and any(all(label) for label in labels)
+    got = youtube_highlight_metrics(preds, labels, categories=owner)
+    assert got["HL-mAP"] == pytest.approx(ref_youtube_map(preds, labels), abs=1e-9)
+    for domain in domains:
+        mine = [i for i, d in enumerate(owner) if d == domain]
+        assert got[f"HL-mAP/{domain}"] == pytest.approx(ref_youtube_map([preds[i] for i in mine],
+                                                                         [labels[i] for i in mine]), abs=1e-9)
+    # a longer prediction is cut to the clips; a shorter one ranks only the clips it scores (as UMT and
+    # Lighthouse, which index the labels with the prediction's order), recall over the positives among them
+    ragged = [p[: max(1, len(p) - 2)] if i % 2 else np.r_[p, 99.0] for i, p in enumerate(preds)]
+    assert youtube_highlight_metrics(ragged, labels)["HL-mAP"] == pytest.approx(
+        ref_youtube_map([p[: len(label)] for p, label in zip(ragged, labels)],
+                        [label[: len(p)] for p, label in zip(ragged, labels)]), abs=1e-9)
+
+
+def test_youtube_map_is_tvsums_walk_with_k_all_clips():
+    """One annotator whose positives are the clips labelled 1 (rated 2 against a median of 1): TVSum's
+    top-k AP with k = the clip count is YouTube Highlights' AP."""
+    rng = np.random.default_rng(8)
+    for _ in range(20):
+        clips = int(rng.integers(3, 30))
+        label = np.zeros(clips, dtype=int)
+        label[rng.choice(clips, size=int(rng.integers(1, (clips + 1) // 2)), replace=False)] = 1  # under half: median 0
+        pred = rng.random(clips)
+        tvsum = tvsum_highlight_metrics([pred], [(label + 1)[:, None]], k=clips)["HL-top%d-mAP" % clips]
+        assert youtube_highlight_metrics([pred], [label])["HL-mAP"] == pytest.approx(tvsum)
+
+
+def test_youtube_ties_keep_clip_order():
+    # all tied: clips in order, labels 0 1 0 -> j1: rec 1 prc 1/2 -> (1 - 0)(0 + 1/2)/2 = .25
+    assert youtube_highlight_metrics([[0.0] * 3], [[0, 1, 0]])["HL-mAP"] == pytest.approx(25.0)
+
+
+@pytest.mark.parametrize("preds, labels, kwargs, message", [
+    ([[float("nan"), 1.0]], [[0, 1]], {}, r"predictions\[0\]: saliency scores"),
+    ([[]], [[0, 1]], {}, r"predictions\[0\]: saliency scores"),
+    ([[1.0, 2.0]], [[0, -1]], {}, r"ground_truth\[0\]: expected a 0/1 label per clip"),
+    ([[1.0]], [[]], {}, r"ground_truth\[0\]"),
+    ([[1.0]], [[1]], {"categories": ["dog", "surfing"]}, "categories: 2 entries for 1 queries"),
+    ({"a": [1.0]}, {"b": [1]}, {}, "qids differ"),
+    ([], [], {}, "no queries"),
+])
+def test_youtube_bad_input_is_named(preds, labels, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        youtube_highlight_metrics(preds, labels, **kwargs)
 
 
 # ----------------------------------------------------------------------------- classification

@@ -382,13 +382,19 @@ def top5_highlight_ap(prediction, ratings, *, k: int = TOP_K_CLIPS, what: str = 
     ratings = np.asarray(ratings, dtype=np.float64)
     if ratings.ndim != 2 or ratings.size == 0 or not np.isfinite(ratings).all():
         raise ValueError(f"ground_truth[{what}]: expected finite (clips, annotators) ratings, got shape {ratings.shape}")
+    positive = (ratings > lower_median(ratings)).astype(np.float64)  # (C, A): above the annotator's median
+    order = _ranked_clips(prediction, len(ratings), what)[:k]
+    return _top_k_ap(positive[order])  # (k, A)
+
+
+def _ranked_clips(prediction, num_clips: int, what: str) -> np.ndarray:
+    """Clip indices by predicted score, best first (ties: the earlier clip first). A score past the
+    video's `num_clips` has no label and is cut; a clip without a score is not ranked (as UMT, which
+    indexes the labels with the prediction's order)."""
     pred = np.asarray(prediction, dtype=np.float64).reshape(-1)
     if len(pred) == 0 or not np.isfinite(pred).all():
         raise ValueError(f"predictions[{what}]: saliency scores must be finite and non-empty")
-    positive = (ratings > lower_median(ratings)).astype(np.float64)  # (C, A): above the annotator's median
-    pred = pred[: len(ratings)]  # a clip past the video has no rating; a clip without a score is not ranked
-    order = np.argsort(-pred, kind="stable")[:k]  # best first; ties: the earlier clip first
-    return _top_k_ap(positive[order])  # (k, A)
+    return np.argsort(-pred[:num_clips], kind="stable")
 
 
 def tvsum_highlight_metrics(predictions: Sequence | Mapping, ground_truth: Sequence | Mapping, *,
@@ -418,14 +424,45 @@ def tvsum_highlight_metrics(predictions: Sequence | Mapping, ground_truth: Seque
     ap = [top5_highlight_ap(pred, gt, k=k, what=repr(key)) for key, pred, gt in zip(keys, preds, gts)]
     if len({len(a) for a in ap}) > 1:
         raise ValueError(f"every video needs the same annotators; got {sorted({len(a) for a in ap})} rating columns")
-    ap = np.stack(ap)  # (V, A)
-    name = f"HL-top{k}-mAP"
-    out = {name: float(ap.mean(0).mean() * 100)}  # videos, then annotators
+    return _overall_and_per_domain(np.stack(ap), f"HL-top{k}-mAP", keys, categories)  # (V, A)
+
+
+def _overall_and_per_domain(ap: np.ndarray, name: str, keys, categories) -> dict[str, float]:
+    """{name: mean AP in percent, name/<domain>: the same over each domain's videos}; `ap` is (V, A):
+    the mean over videos, then over annotators."""
+    out = {name: float(ap.mean(0).mean() * 100)}
     if categories is not None:
         domains = np.array([str(d) for d in _aligned_values(categories, keys, "categories")])  # (V,)
         for domain in sorted(set(domains)):
             out[f"{name}/{domain}"] = float(ap[domains == domain].mean(0).mean() * 100)
     return out
+
+
+def youtube_highlight_metrics(predictions: Sequence | Mapping, ground_truth: Sequence | Mapping, *,
+                              categories: Sequence | Mapping | None = None) -> dict[str, float]:
+    """YouTube Highlights' mAP (percent) as UMT computes it (`datasets/youtube.py`
+    `YouTubeHighlights.evaluate`, reused by QD-DETR, CG-DETR and Lighthouse), as "HL-mAP" and, with
+    `categories` (the domains: dog, gymnastics, ...), per domain as "HL-mAP/<domain>": papers report it
+    per domain (their "Avg." is the mean of the six domain numbers, not the overall mean over videos).
+
+    `predictions[q]`: a score per clip window; `ground_truth[q]`: a 0/1 label per clip window (1 where
+    the file's `match` > 0); both lists aligned by position or dicts keyed by qid. Per video every
+    clip is ranked by predicted score, best first, and AP walks the whole ranking from (recall 0,
+    precision 1) adding trapezoids, recall over all the video's positives: TVSum's walk with k = all
+    clips (`_top_k_ap`); a video without a positive gives 0. The mean over videos. Ties and a
+    prediction of another length as `tvsum_highlight_metrics`.
+    """
+    keys, preds, gts = _aligned_queries(predictions, ground_truth)
+    if not keys:
+        raise ValueError("no queries to evaluate")
+    ap = []
+    for key, pred, labels in zip(keys, preds, gts):
+        labels = np.asarray(labels, dtype=np.float64).reshape(-1)  # (C,)
+        if labels.size == 0 or not np.isin(labels, (0.0, 1.0)).all():
+            raise ValueError(f"ground_truth[{key!r}]: expected a 0/1 label per clip, got {labels[:8].tolist()}")
+        order = _ranked_clips(pred, len(labels), repr(key))
+        ap.append(_top_k_ap(labels[order][:, None]))  # (1,): k = every ranked clip
+    return _overall_and_per_domain(np.stack(ap), "HL-mAP", keys, categories)  # (V, 1)
 
 
 # ----------------------------------------------------------------------------- classification
