@@ -128,6 +128,23 @@ def tvsum(path):
     return write(path, "".join(f"AwmHb44_ouw\tVT\t{scores}\n" for scores in frames))
 
 
+def youtube_highlights(path):
+    """Lighthouse's youtube_highlight_*_release.jsonl: frame windows of ~100 frames at a ~50-frame stride,
+    uneven (an 87-frame window, a 49-frame step), a first window at frame 1, a last one ending past
+    "frames"; NTSC fps; match 1 / 0 (boundary) / -1 and label [[1]] where match > 0; no final newline."""
+    fps = 30000 / 1001
+    lines = [{"qid": "6bS6-GVLBeM", "query": "dog", "duration": 300.0 / fps, "vid": "6bS6-GVLBeM",
+              "relevant_clip_ids": None, "relevant_windows": None, "label": [[0], [0], [1], [1], [0]],
+              "domain": "dog", "frames": 300.0, "fps": fps,
+              "clip": [[1.0, 100.0], [50.0, 150.0], [100.0, 187.0], [149.0, 250.0], [200.0, 302.0]],
+              "match": [-1, 0, 1, 1, -1]},
+             {"qid": "SH7Ns0ANzJU", "query": "surfing", "duration": 7.5, "vid": "SH7Ns0ANzJU",
+              "relevant_clip_ids": None, "relevant_windows": None, "label": [[1], [1], [0], [0]],
+              "domain": "surfing", "frames": 225.0, "fps": 30.0,
+              "clip": [[0.0, 100.0], [42.0, 142.0], [84.0, 184.0], [126.0, 225.0]], "match": [1, 1, 0, -1]}]
+    return write(path, "\n".join(json.dumps(line) for line in lines))
+
+
 def kinetics(path):
     rows = ["label,youtube_id,time_start,time_end,split", "abseiling,0347ZoDXyP0,15,25,validate",
             '"air drumming",--nQbRBEz2s,104,114,validate']
@@ -160,7 +177,8 @@ def jsonl(path):
 WRITERS = {"msrvtt": msrvtt_data, "msrvtt_split": msrvtt_split, "msrvtt_jsfusion": msrvtt_jsfusion, "msvd": msvd,
            "didemo": didemo, "lsmdc": lsmdc, "charades_sta": charades_sta, "activitynet": activitynet,
            "charades_cd": charades_cd, "charades_cg": charades_cg, "charades_json": charades_cg, "tacos": tacos,
-           "qvhighlights": qvhighlights, "tvsum": tvsum, "kinetics": kinetics, "ucf101": ucf101, "hmdb51": hmdb51, "jsonl": jsonl}
+           "qvhighlights": qvhighlights, "tvsum": tvsum,
+           "youtube_highlights": youtube_highlights, "kinetics": kinetics, "ucf101": ucf101, "hmdb51": hmdb51, "jsonl": jsonl}
 OPTION_FILES = {"durations": charades_durations, "class_index": ucf_class_index, "data_json": msrvtt_data,
                 "captions": msvd_captions}
 

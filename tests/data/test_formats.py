@@ -269,6 +269,39 @@ def test_tvsum_anno_drops_bad_lines_with_reasons(tmp_path):
         load_annotations(path, format="tvsum")
 
 
+
+def test_youtube_highlights_drops_bad_lines_with_reasons(tmp_path):
+    def line(vid, **change):
+        entry = {"qid": vid, "query": "dog", "duration": 5.0, "vid": vid, "relevant_clip_ids": None,
+                 "relevant_windows": None, "label": [[0], [1], [0]], "domain": "dog", "frames": 150.0, "fps": 30.0,
+                 "clip": [[0.0, 100.0], [50.0, 150.0], [100.0, 151.0]], "match": [-1, 1, 0]}
+        return json.dumps({**entry, **change})
+
+    lines = [line("good"),
+             line("mismatch", match=[-1, 1]),  # a match short of the windows
+             line("oddmatch", match=[-1, 2, 0]),  # not -1/0/1
+             line("disagree", label=[[1], [1], [0]]),  # label 1 where match is -1
+             line("backwards", clip=[[0.0, 100.0], [150.0, 50.0], [100.0, 151.0]]),  # ends before it starts
+             line("noclip", clip=None),
+             line("nofps", fps=0),
+             line("nolabel", label=None)]  # no label to check: match alone decides
+    path = write(tmp_path / "youtube_highlight_train_release.jsonl", "\n".join(lines) + "\n")
+    annotations = load_annotations(path)
+    assert annotations.format == "youtube_highlights"
+    assert [r.video_id for r in annotations] == ["good", "nolabel"]
+    assert annotations[0].extra["clip_labels"] == [0, 1, 0] and annotations[0].extra["clip_windows"][2] == pytest.approx([100 / 30, 151 / 30], abs=1e-4)
+    assert annotations.report.dropped == {"match not one of -1, 0, 1 per clip window": 2,
+                                          "label disagrees with match > 0": 1,
+                                          "clip windows not [start_frame, end_frame] pairs with start < end": 2,
+                                          "fps not a positive number": 1}
+    assert any("youtube_highlight_train_release.jsonl:4" in where for where in annotations.report.dropped_where)
+    with pytest.raises(AnnotationError, match=r"youtube_highlight_train_release.jsonl:2 .*match not one of"):
+        load_annotations(path, on_invalid="error")
+    write(tmp_path / "youtube_highlight_train_release.jsonl", line("good") + "\n" + '{"vid": "x", "clip": [], "match": []}\n')
+    with pytest.raises(AnnotationError, match=r"jsonl:2: YouTube Highlights entry lacks 'query'"):
+        load_annotations(path)
+
+
 # ---------------------------------------------------------------- actions
 
 def test_kinetics_csv_labels_and_clip_names(tmp_path):
@@ -381,6 +414,9 @@ def test_video_root_and_missing_videos_are_listed(tmp_path, caplog):
     ("train.json", json.dumps({"v_a": {"duration": 1, "timestamps": [], "sentences": []}}), "activitynet"),
     ("novel_word.json", json.dumps({"AO8RW": {"duration": 1, "timestamps": [], "sentences": []}}), "charades_json"),
     ("q.jsonl", json.dumps({"qid": 1, "query": "q", "vid": "v"}), "qvhighlights"),
+    ("t.jsonl", json.dumps({"qid": "v", "query": "t", "vid": "v", "label": [[1, 2], [3, 4]]}), "tvsum"),
+    ("y.jsonl", json.dumps({"qid": "v", "query": "dog", "vid": "v", "label": [[0], [1]], "clip": [[0, 100], [50, 150]],
+                            "match": [-1, 1], "relevant_windows": None}), "youtube_highlights"),  # label alike TVSum's
     ("k400.csv", "label,youtube_id,time_start,time_end,split\n", "kinetics"),
     ("testlist02.txt", "A/v_A.avi\n", "ucf101"),
     ("brush_hair_test_split3.txt", "a.avi 1\n", "hmdb51"),

@@ -6,6 +6,7 @@ Each was met loading the real releases: they must neither reject a whole file no
 import json
 import logging
 
+import numpy as np
 import pytest
 
 import real_like
@@ -149,3 +150,20 @@ def test_tvsum_lighthouse_duration_counts_clips(tmp_path):
     record = annotations.records[0]
     assert record.duration == 6.0 and record.extra["category"] == "VU"  # 3 clips of 2 s, not 3 s
     assert record.extra["saliency_scores"][2] == [1.0, 1.0, 4.0]
+
+
+def test_youtube_highlights_frame_windows_become_seconds_labelled_by_match(tmp_path):
+    path = real_like.youtube_highlights(tmp_path / "youtube_highlight_val_release.jsonl")
+    annotations = load_annotations(path)
+    assert annotations.format == "youtube_highlights" and len(annotations) == 2 and not annotations.report.dropped
+    dog, surfing = annotations.records
+    assert (dog.caption, dog.has_moment, dog.extra["category"], dog.extra["qid"]) == ("dog", False, "dog", "6bS6-GVLBeM")
+    assert dog.duration == pytest.approx(300 * 1.001 / 30)  # frames / fps, as "duration"
+    fps = 30000 / 1001
+    # frames / fps; kept as released: the first window at frame 1, uneven widths and steps, the last
+    # window ending 2 frames past the video
+    frames = [[1, 100], [50, 150], [100, 187], [149, 250], [200, 302]]
+    assert np.allclose(dog.extra["clip_windows"], np.array(frames) / fps, atol=1e-4)
+    assert dog.extra["clip_labels"] == [0, 0, 1, 1, 0]  # match 0 (a boundary) is not a highlight, nor -1
+    assert surfing.extra["clip_windows"][-1] == [4.2, 7.5] and surfing.extra["clip_labels"] == [1, 1, 0, 0]
+    assert "relevant_clip_ids" not in dog.extra  # not QVHighlights' 2-second clips

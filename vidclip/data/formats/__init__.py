@@ -14,6 +14,7 @@ from vidclip.data.formats.paths import VIDEO_EXTENSIONS, VideoResolver
 from vidclip.data.formats.records import Annotations, Record
 from vidclip.data.formats.retrieval import (read_didemo, read_lsmdc, read_msrvtt, read_msrvtt_jsfusion,
                                             read_msrvtt_split, read_msvd)
+from vidclip.data.formats.youtube_highlights import read_youtube_highlights
 from vidclip.errors import AnnotationError
 from vidclip.data.validation import LoadReport
 
@@ -23,5 +24,5 @@ __all__ = [
     "load_annotations", "read_charades_durations", "read_charades_sta", "read_class_index", "read_didemo",
     "read_hmdb51", "read_jsonl", "read_kinetics", "read_lsmdc", "read_moment_json", "read_msrvtt",
     "read_msrvtt_jsfusion", "read_msrvtt_split", "read_msvd", "read_qvhighlights", "read_tvsum",
-    "read_tvsum_info", "read_ucf101",
+    "read_tvsum_info", "read_ucf101", "read_youtube_highlights",
 ]

@@ -17,6 +17,7 @@ from vidclip.data.formats.records import Annotations
 from vidclip.data.formats.retrieval import (read_didemo, read_lsmdc, read_msrvtt, read_msrvtt_jsfusion,
                                             read_msrvtt_split, read_msvd)
 from vidclip.data.formats.sources import json_entries, load_json, numbered_lines, read_text
+from vidclip.data.formats.youtube_highlights import read_youtube_highlights
 from vidclip.errors import AnnotationError, ConfigError
 from vidclip.registry import DATASETS
 
@@ -35,6 +36,7 @@ _READERS = {
     "tacos": partial(read_moment_json, format="tacos"),
     "qvhighlights": read_qvhighlights,
     "tvsum": read_tvsum,
+    "youtube_highlights": read_youtube_highlights,
     "kinetics": read_kinetics,
     "ucf101": read_ucf101,
     "hmdb51": read_hmdb51,
@@ -114,6 +116,8 @@ def _detect_jsonl(path) -> str:
         entry = json.loads(text)
     except json.JSONDecodeError as error:
         raise AnnotationError(path, line, f"invalid JSON: {error.msg}") from None
+    if isinstance(entry, dict) and {"clip", "match"} <= entry.keys():
+        return "youtube_highlights"  # Lighthouse's youtube_highlight_*_release.jsonl: labelled frame windows
     if isinstance(entry, dict) and isinstance(entry.get("label"), list) and entry["label"] \
             and isinstance(entry["label"][0], list):
         return "tvsum"  # Lighthouse's tvsum_*_release.jsonl: per-clip ratings of 20 annotators, no windows
