@@ -8,7 +8,7 @@ import torch
 from vidclip.adapters.moment_head import (MomentHead, frame_centres, moment_loss, saliency_loss, saliency_pairs,
                                           saliency_targets)
 from vidclip.data.dataset import collate_videos
-from vidclip.moments.targets import frame_ratings, query_windows
+from vidclip.moments.targets import frame_ratings, query_windows, sample_ratings, window_ratings
 
 from model_testing import CAPTIONS, random_frames
 
@@ -60,6 +60,24 @@ def test_frame_ratings_sum_the_annotators_of_each_2s_clip():
     assert torch.isnan(frame_ratings([0.5, 2.5])).all()  # no labels
     assert query_windows([[1, 2], [5, 9]]).tolist() == [[1, 2], [5, 9]]
     assert query_windows(None, 3.0, 4.0).tolist() == [[3.0, 4.0]]
+
+
+
+def test_window_ratings_average_the_labels_of_the_windows_holding_each_frame():
+    """YouTube Highlights: overlapping [start, end) windows labelled 0/1; a frame takes their mean."""
+    windows = [[0.5, 4.0], [2.0, 6.0], [4.0, 8.0], [6.0, 9.5]]  # half overlapping, the first late
+    labels = [0, 1, 1, 0]
+    stamps = [0.0, 1.0, 3.0, 4.0, 5.9, 6.0, 9.0, 9.5, 12.0]
+    want = [math.nan, 0.0, 0.5, 1.0, 1.0, 0.5, 0.0, math.nan, math.nan]  # 4.0 leaves window 0 (end excluded)
+    got = window_ratings(stamps, windows, labels)
+    assert torch.equal(torch.isnan(got), torch.tensor([math.isnan(w) for w in want]))
+    assert got.nan_to_num(-1).tolist() == [-1 if math.isnan(w) else w for w in want]
+    assert torch.isnan(window_ratings(stamps)).all() and torch.isnan(window_ratings(stamps, windows, [1])).all()
+    # a record's targets come from whichever labels it has
+    assert sample_ratings(stamps, {"clip_windows": windows, "clip_labels": labels}).nan_to_num(-1).tolist() == \
+        got.nan_to_num(-1).tolist()
+    assert sample_ratings([0.5, 2.5], {"relevant_clip_ids": [1], "saliency_scores": [[4, 2]]}).tolist() == [0.0, 6.0]
+    assert torch.isnan(sample_ratings([0.5, 2.5], {})).all()
 
 
 def test_every_window_of_a_query_is_a_training_target():

@@ -14,7 +14,9 @@ pair (a random relevant clip vs a random clip outside them), loss = sum(relu(mar
 s_pos)) / (N * pairs) * 2. Deviations:
 - the sampled frames stand in for the official 2-second clips: a frame takes the summed annotator
   score of the clip it falls in (0 outside the relevant clips); the eval averages the frames'
-  scores per 2-second clip (`pred_saliency_scores`);
+  scores per 2-second clip (`pred_saliency_scores`); for YouTube Highlights' labelled windows a frame
+  takes the mean label of the windows holding it and the eval averages per window
+  (`vidclip.moments.targets.window_ratings`, `vidclip.moments.find.window_saliency`);
 - a query with no saliency labels (Charades, ActivityNet, ...) uses its windows (inside 1, outside
   0), as the official `get_saliency_labels_sub_as_query` does for its pre-training data;
 - a row whose sampled frames hit no relevant clip is left out (the official clips always do), and

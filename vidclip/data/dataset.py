@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from vidclip.data.formats.records import Record
-from vidclip.moments.targets import frame_ratings, pad_windows, query_windows
+from vidclip.moments.targets import pad_windows, query_windows, sample_ratings
 from vidclip.video.transforms import decode_options, resize_to_square
 
 logger = logging.getLogger("vidclip.data")
@@ -84,7 +84,7 @@ class VideoTextDataset(Dataset):
             "mask": torch.ones(frames.shape[0], dtype=torch.bool),
             "timestamps": timestamps,
             "windows": query_windows(extra.get("relevant_windows"), record.start, record.end),  # (W, 2) seconds
-            "saliency": frame_ratings(timestamps, extra.get("relevant_clip_ids"), extra.get("saliency_scores")),
+            "saliency": sample_ratings(timestamps, extra),
             "duration": float(clip.duration) if clip.duration is not None else math.nan,
             "caption": record.caption,
             "index": index,

@@ -1,7 +1,8 @@
 """A moment query's training targets: all of its windows, and a saliency rating per sampled frame.
 
 Both ride along in batches ("windows" (B, W, 2) seconds, "saliency" (B, T)), NaN where a query has
-fewer windows or no saliency labels, so `vidclip.train.tasks.MomentTask` trains on every window of
+fewer windows or no saliency labels (ratings come per 2-second clip, QVHighlights / TVSum, or per
+labelled window, YouTube Highlights), so `vidclip.train.tasks.MomentTask` trains on every window of
 a QVHighlights query and on its saliency labels (`vidclip.adapters.moment_head`).
 """
 
@@ -30,6 +31,30 @@ def frame_ratings(timestamps, relevant_clip_ids=None, saliency_scores=None) -> t
               for k, s in zip(relevant_clip_ids, saliency_scores)}
     clips = (timestamps // SALIENCY_CLIP_SECONDS).long().tolist()
     return torch.tensor([rating.get(k, 0.0) for k in clips], dtype=torch.float32)
+
+
+def window_ratings(timestamps, clip_windows=None, clip_labels=None) -> torch.Tensor:
+    """(T,) per sampled frame: the mean label of the labelled windows holding it ([start, end) seconds;
+    YouTube Highlights' overlapping "clip" windows), so a frame where a highlight begins or ends, held
+    by a highlight window and a plain one, rates 0.5 and the ranking loss has an order inside the
+    highlight too; NaN (unlabelled) outside every window and for a query without windows."""
+    timestamps = torch.as_tensor(timestamps, dtype=torch.float64).reshape(-1)  # (T,)
+    if not clip_windows or clip_labels is None or len(clip_windows) != len(clip_labels):
+        return torch.full(timestamps.shape, math.nan, dtype=torch.float32)
+    windows = torch.as_tensor(clip_windows, dtype=torch.float64).reshape(-1, 2)  # (C, 2)
+    labels = torch.as_tensor(clip_labels, dtype=torch.float64)  # (C,)
+    holds = (windows[None, :, 0] <= timestamps[:, None]) & (timestamps[:, None] < windows[None, :, 1])  # (T, C)
+    count = holds.sum(1)  # (T,)
+    mean = (holds.double() @ labels) / count.clamp_min(1)
+    return torch.where(count > 0, mean, torch.full_like(mean, math.nan)).float()
+
+
+def sample_ratings(timestamps, extra) -> torch.Tensor:
+    """(T,) saliency targets of a record's sampled frames from its labels, whichever kind it has:
+    windows (`window_ratings`) or QVHighlights' 2-second clips (`frame_ratings`)."""
+    if extra.get("clip_windows"):
+        return window_ratings(timestamps, extra["clip_windows"], extra.get("clip_labels"))
+    return frame_ratings(timestamps, extra.get("relevant_clip_ids"), extra.get("saliency_scores"))
 
 
 def pad_windows(per_sample) -> torch.Tensor:

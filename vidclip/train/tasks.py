@@ -72,7 +72,7 @@ class MomentTask(Task):
     """Moment localisation: the model's moment head loss on every window of each query, as
     fractions of its clip ("windows" (B, W, 2) seconds, NaN-padded; else "start"/"end"), and its
     saliency loss on "saliency" (B, T) per-frame ratings where the batch has them. A highlight-only
-    sample (TVSum: ratings, no window) trains the saliency head alone."""
+    sample (TVSum, YouTube Highlights: ratings, no window) trains the saliency head alone."""
 
     name = "moments"
 
