@@ -4,7 +4,8 @@ the predictions and a metrics JSON. Used by `vidclip eval` and by the training l
 - retrieval: every unique video is embedded once; every caption is a query (R@k, MedR, MnR both ways);
 - moments: every video is embedded once; each query gets its windows and per-clip saliency (QVHighlights
   jsonl); windows score against the queries that have one, saliency against QVHighlights' levels or,
-  for highlight-only ratings (TVSum), TVSum's top-5 mAP;
+  for highlight-only ratings, TVSum's top-5 mAP (2 s clips rated) or YouTube Highlights' mAP
+  (labelled windows: one saliency score per window);
 - classification: every clip against the class prompts (top-1 / top-5).
 Videos that cannot be decoded are skipped, counted and listed; their queries leave the evaluation.
 """
@@ -20,12 +21,12 @@ from vidclip.atomic import write_text_atomic
 
 def guess_task(annotations, has_moment_head):
     """classification with class names; moments when the records have moments or highlight ratings
-    (TVSum) and the model a head to find them; otherwise retrieval (of the moments' clips, when
-    records are trimmed)."""
+    (TVSum, YouTube Highlights) and the model a head to find them; otherwise retrieval (of the
+    moments' clips, when records are trimmed)."""
     if annotations.classes:
         return "classification"
     if has_moment_head and any(record.has_moment or clip_ratings(record) is not None
-                               for record in annotations.records[:100]):
+                               or window_labels(record) is not None for record in annotations.records[:100]):
         return "moments"
     return "retrieval"
 
@@ -46,6 +47,16 @@ def clip_ratings(record):
         return None
     ratings = np.asarray(scores, dtype=np.float64).reshape(len(ids), -1)  # (clips, annotators) in file order
     return ratings[np.argsort(ids)]  # (clips, annotators) in clip order
+
+
+def window_labels(record):
+    """(windows (C, 2) seconds, 0/1 labels (C,)) of a highlight-only record that labels overlapping
+    windows (YouTube Highlights' "clip" and match > 0): scored with UMT's mAP over every window.
+    None for any other record."""
+    windows, labels = record.extra.get("clip_windows"), record.extra.get("clip_labels")
+    if query_windows(record) is not None or not windows or labels is None or len(windows) != len(labels):
+        return None
+    return np.asarray(windows, dtype=np.float64).reshape(-1, 2), np.asarray(labels, dtype=np.float64)
 
 
 def first_record_per_video(records):
@@ -165,11 +176,14 @@ def _moments(pipeline, annotations, options, *, num_windows, **_):
     scores averaged per clip), or, for a checkpoint without one, from the query's cosine with each
     sampled frame (untrained; metrics["saliency_from"] says which). Moment metrics cover the queries
     with a window; highlights are scored with QVHighlights' levels where a query has a window and
-    ratings, and with TVSum's top-5 mAP where it has ratings alone (`clip_ratings`)."""
+    ratings, with TVSum's top-5 mAP where it has 2 s clip ratings alone (`clip_ratings`), and with
+    YouTube Highlights' mAP where it has labelled windows (`window_labels`): its
+    `pred_saliency_scores` then hold one score per window (`window_saliency`), not per 2 s clip."""
     import torch.nn.functional as F
 
-    from vidclip.eval.metrics import highlight_metrics, moment_metrics, tvsum_highlight_metrics
-    from vidclip.moments.find import saliency
+    from vidclip.eval.metrics import (highlight_metrics, moment_metrics, tvsum_highlight_metrics,
+                                      youtube_highlight_metrics)
+    from vidclip.moments.find import saliency, window_saliency
 
     if not pipeline.has_moment_head:
         raise ValueError(f"the {pipeline.model.config.get('adapter')!r} adapter has no moment head; "
@@ -180,7 +194,7 @@ def _moments(pipeline, annotations, options, *, num_windows, **_):
     queries = [i for i, record in enumerate(annotations.records) if owner[i] in row]
     texts = pipeline.embed_texts([annotations.records[i].caption for i in queries])  # (Nq, D)
     frames = F.normalize(features["frames"].float(), dim=-1)  # (Nv, T, D)
-    predictions, ground_truth, highlights, ratings = [], {}, {}, {}  # the last three keyed by prediction index
+    predictions, ground_truth, highlights, ratings, labelled = [], {}, {}, {}, {}  # all but the first by prediction index
     model = pipeline.model
     for text, i in zip(texts, queries):
         record, r = annotations.records[i], row[owner[i]]
@@ -193,12 +207,16 @@ def _moments(pipeline, annotations, options, *, num_windows, **_):
         stamps = times[r][valid].numpy()
         duration = record.duration or float(stamps[-1]) + 1e-3
         qid = record.extra.get("qid", i)
+        truths = _labels(record)
+        labelled_windows = truths[3]  # YouTube Highlights: a score per labelled window, not per 2 s clip
+        per_clip = (saliency(curve, stamps, duration) if labelled_windows is None
+                    else window_saliency(curve, stamps, labelled_windows[0]))
         predictions.append({"qid": qid, "query": record.caption, "vid": record.video_id,
                             "pred_relevant_windows": [[round(s, 3), round(e, 3), round(float(p), 5)]
                                                       for s, e, p in windows],
-                            "pred_saliency_scores": saliency(curve, stamps, duration)})
+                            "pred_saliency_scores": per_clip})
         n = len(predictions) - 1
-        for found, truth in zip((ground_truth, highlights, ratings), _labels(record)):
+        for found, truth in zip((ground_truth, highlights, ratings, labelled), truths):
             if truth is not None:
                 found[n] = truth
     metrics = {}
@@ -210,17 +228,28 @@ def _moments(pipeline, annotations, options, *, num_windows, **_):
                                          highlights))
         metrics["num_highlight_queries"] = len(highlights)
     if ratings:
-        domains = {k: annotations.records[queries[k]].extra.get("category") for k in ratings}
         metrics.update(tvsum_highlight_metrics({k: predictions[k]["pred_saliency_scores"] for k in ratings}, ratings,
-                                               categories=domains if None not in domains.values() else None))
+                                               categories=_domains(annotations, queries, ratings)))
         metrics["num_top5_queries"] = len(ratings)
+    if labelled:
+        metrics.update(youtube_highlight_metrics({k: predictions[k]["pred_saliency_scores"] for k in labelled},
+                                                 {k: labels for k, (_, labels) in labelled.items()},
+                                                 categories=_domains(annotations, queries, labelled)))
+        metrics["num_window_label_queries"] = len(labelled)
     metrics.update(num_queries=len(predictions), num_videos=len(kept), **_skipped_metrics(skipped),
                    saliency_from=SALIENCY_SOURCES[head_scores is not None])
     return metrics, predictions
 
 
+def _domains(annotations, queries, keys):
+    """{prediction index: its record's domain} for `keys`, or None when a record has none."""
+    domains = {k: annotations.records[queries[k]].extra.get("category") for k in keys}
+    return domains if None not in domains.values() else None
+
+
 def _labels(record):
-    """(windows, QVHighlights highlight labels, TVSum clip ratings) of a query; None where it has none."""
+    """(windows, QVHighlights highlight labels, TVSum clip ratings, YouTube Highlights labelled windows)
+    of a query; None where it has none."""
     from vidclip.eval.metrics import saliency_labels
 
     windows, ratings, labels = query_windows(record), clip_ratings(record), None
@@ -228,7 +257,7 @@ def _labels(record):
     if windows is not None and record.duration and extra.get("saliency_scores") and extra.get("relevant_clip_ids"):
         labels = saliency_labels(record.duration, extra["relevant_clip_ids"], extra["saliency_scores"])
         labels = labels if len(labels) else None  # a video under 2 s has no whole clip to rate
-    return windows, labels, ratings
+    return windows, labels, ratings, window_labels(record)
 
 
 SALIENCY_SOURCES = {True: "saliency head", False: "cosine (untrained fallback)"}  # metrics["saliency_from"]

@@ -118,6 +118,20 @@ def saliency(curve: np.ndarray, timestamps: np.ndarray, duration: float) -> list
     return [round(float(v), 4) for v in np.where(np.isnan(filled), filled[nearest], filled)]
 
 
+
+def window_saliency(curve: np.ndarray, timestamps: np.ndarray, windows) -> list:
+    """One score per labelled window (YouTube Highlights' "clip", [start, end) seconds): the mean of
+    the sampled frames' scores inside it. A window holding no sampled frame (windows overlap and are
+    ~3 s long, so a sparse sample misses many) takes the curve at its centre, linear between the
+    nearest sampled frames and flat past the ends, so such windows still rank rather than tie."""
+    curve, stamps = np.asarray(curve, dtype=np.float64), np.asarray(timestamps, dtype=np.float64)  # (T,), (T,)
+    windows = np.asarray(windows, dtype=np.float64).reshape(-1, 2)  # (C, 2)
+    holds = (windows[:, :1] <= stamps[None]) & (stamps[None] < windows[:, 1:])  # (C, T)
+    count = holds.sum(1)  # (C,)
+    mean = (holds @ curve) / np.maximum(count, 1)
+    centre = np.interp(windows.mean(1), stamps, curve)  # (C,)
+    return [round(float(v), 5) for v in np.where(count > 0, mean, centre)]
+
 def qvhighlights_predictions(model, video, queries, *, top_k: int = 10, fps: float = 1.0, window_seconds=None,
                              iou_threshold: float = 0.5, cache=None) -> list:
     """QVHighlights-style prediction rows for query dicts ({'query', optional 'qid', 'vid'}).
