@@ -289,7 +289,8 @@ def test_youtube_highlights_drops_bad_lines_with_reasons(tmp_path):
     annotations = load_annotations(path)
     assert annotations.format == "youtube_highlights"
     assert [r.video_id for r in annotations] == ["good", "nolabel"]
-    assert annotations[0].extra["clip_labels"] == [0, 1, 0] and annotations[0].extra["clip_windows"][2] == pytest.approx([100 / 30, 151 / 30], abs=1e-4)
+    assert annotations[0].extra["clip_labels"] == [0, 1, 0]
+    assert annotations[0].extra["clip_windows"][2] == pytest.approx([100 / 30, 151 / 30], abs=1e-4)
     assert annotations.report.dropped == {"match not one of -1, 0, 1 per clip window": 2,
                                           "label disagrees with match > 0": 1,
                                           "clip windows not [start_frame, end_frame] pairs with start < end": 2,

@@ -194,7 +194,7 @@ def _moments(pipeline, annotations, options, *, num_windows, **_):
     queries = [i for i, record in enumerate(annotations.records) if owner[i] in row]
     texts = pipeline.embed_texts([annotations.records[i].caption for i in queries])  # (Nq, D)
     frames = F.normalize(features["frames"].float(), dim=-1)  # (Nv, T, D)
-    predictions, ground_truth, highlights, ratings, labelled = [], {}, {}, {}, {}  # all but the first by prediction index
+    predictions, ground_truth, highlights, ratings, labelled = [], {}, {}, {}, {}  # dicts by prediction index
     model = pipeline.model
     for text, i in zip(texts, queries):
         record, r = annotations.records[i], row[owner[i]]
