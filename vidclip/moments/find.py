@@ -118,7 +118,6 @@ def saliency(curve: np.ndarray, timestamps: np.ndarray, duration: float) -> list
     return [round(float(v), 4) for v in np.where(np.isnan(filled), filled[nearest], filled)]
 
 
-
 def window_saliency(curve: np.ndarray, timestamps: np.ndarray, windows) -> list:
     """One score per labelled window (YouTube Highlights' "clip", [start, end) seconds): the mean of
     the sampled frames' scores inside it. A window holding no sampled frame (windows overlap and are
@@ -131,6 +130,7 @@ def window_saliency(curve: np.ndarray, timestamps: np.ndarray, windows) -> list:
     mean = (holds @ curve) / np.maximum(count, 1)
     centre = np.interp(windows.mean(1), stamps, curve)  # (C,)
     return [round(float(v), 5) for v in np.where(count > 0, mean, centre)]
+
 
 def qvhighlights_predictions(model, video, queries, *, top_k: int = 10, fps: float = 1.0, window_seconds=None,
                              iou_threshold: float = 0.5, cache=None) -> list:
