@@ -190,3 +190,20 @@ def test_window_outside_the_video_is_an_error(videos):
 def test_bad_requests(videos, kwargs, message):
     with pytest.raises(ValueError, match=message):
         read_frames(videos["h264"].path, **kwargs)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_runs_split_between_threads_give_the_frames_of_one_thread(videos, threads, monkeypatch):
+    """VP9's keyframe runs decode on several threads (`pyav._run_threads`): the same frames, bit for bit."""
+    from vidclip.video.backends import pyav
+
+    path = videos["vp9"].path
+    every_frame = dict(fps=videos["vp9"].rate)
+    monkeypatch.setattr(pyav, "_run_threads", lambda index, runs: 1)
+    one = read_frames(path, backend="pyav", **every_frame)
+    used = []
+    monkeypatch.setattr(pyav, "_run_threads", lambda index, runs: used.append(runs) or threads)
+    split = read_frames(path, backend="pyav", **every_frame)
+    assert used and used[0] >= threads  # several runs (a 12-frame GOP), each thread gets some
+    assert torch.equal(split.frames, one.frames) and len(one) == videos["vp9"].count
+    np.testing.assert_array_equal(split.timestamps.numpy(), one.timestamps.numpy())

@@ -10,6 +10,10 @@ It does less work than decord, torchcodec or a plain PyAV loop:
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import torch
 
@@ -18,6 +22,8 @@ from vidclip.video.frame_index import FrameIndex
 
 # Codecs whose packet pts is the pts of the frame it holds, so skipping by packet is safe.
 _SKIPPABLE = {"h264", "hevc"}
+# Codecs decoded faster as independent keyframe runs on several threads than with FFmpeg's frame threads.
+_RUN_PARALLEL = {"vp9"}
 
 
 # torch / open_clip interpolation names -> swscale's
@@ -62,6 +68,7 @@ class _Sink:
         self.filled: set[int] = set()
         self.buffer: np.ndarray | None = None
         self.rotation = 0
+        self.lock = threading.Lock()  # runs may decode on several threads (`_exact`)
 
     def wants(self, pts) -> bool:
         return pts in self.slot and pts not in self.filled
@@ -80,13 +87,14 @@ class _Sink:
 
     def put(self, frame) -> None:
         image = frame.to_ndarray(format="rgb24", **self._scaled(frame.width, frame.height))  # (H, W, 3)
-        if self.buffer is None:
-            self.buffer = np.empty((len(self.slot), *image.shape), np.uint8)  # (N, H, W, 3)
-            self.rotation = frame.rotation
-        elif image.shape != self.buffer.shape[1:]:
-            raise VideoDecodeError(self.path, f"frame size changes mid-stream ({image.shape} vs {self.buffer.shape[1:]})")
-        self.buffer[self.slot[frame.pts]] = image
-        self.filled.add(frame.pts)
+        with self.lock:
+            if self.buffer is None:
+                self.buffer = np.empty((len(self.slot), *image.shape), np.uint8)  # (N, H, W, 3)
+                self.rotation = frame.rotation
+            elif image.shape != self.buffer.shape[1:]:
+                raise VideoDecodeError(self.path, f"frame size changes mid-stream ({image.shape} vs {self.buffer.shape[1:]})")
+            self.buffer[self.slot[frame.pts]] = image
+            self.filled.add(frame.pts)
 
     def frames(self) -> torch.Tensor:
         batch = torch.from_numpy(self.buffer)  # (N, H, W, 3)
@@ -97,20 +105,45 @@ class _Sink:
 
 
 def _exact(index: FrameIndex, sink: _Sink, *, skip_nonref: bool) -> None:
-    """Decode runs from their keyframes into `sink`, one seek per run."""
+    """Decode runs from their keyframes into `sink`, one seek per run; the runs split between
+    threads where the codec's own frame threads gain little (`_run_threads`)."""
     ids = np.array(sorted(np.searchsorted(index.pts, list(sink.missing()))), dtype=np.int64)
     skip = set(sink.slot) if skip_nonref else None
-    with _open(index) as (container, stream):
-        stream.thread_type = "AUTO"  # frame threads: decoding is the whole cost here
-        for key, run in index.decode_runs(ids):
-            need = {int(index.pts[i]) for i in run} - sink.filled
-            if need and not _collect(_decode_from(container, stream, int(index.pts[key]), skip), sink, need):
-                break  # the seek missed its keyframe (a container without an index, e.g. MPEG-TS)
-        else:
-            return
+    runs = index.decode_runs(ids)
+    workers = _run_threads(index, len(runs))
+    if workers > 1:
+        groups = [runs[i::workers] for i in range(workers)]  # interleaved: equal shares of the video
+        with ThreadPoolExecutor(workers) as pool:
+            done = all(list(pool.map(lambda group: _decode_runs(index, sink, group, skip, thread_type="NONE"), groups)))
+    else:
+        done = _decode_runs(index, sink, runs, skip, thread_type="AUTO")  # frame threads
+    if done:
+        return
     with _open(index) as (container, stream):  # plan B: one pass from the start, no seeking
         stream.thread_type = "AUTO"
         _collect(_decode_from(container, stream, None, skip), sink, sink.missing())
+
+
+def _run_threads(index: FrameIndex, runs: int) -> int:
+    """Threads to split `runs` between: one per core for codecs whose FFmpeg decoder barely
+    parallelises (VP9 frame threads wait for each frame's probability context unless the encoder
+    chose parallel mode, which libvpx does not by default: 1.05x on 2 cores, while independent runs
+    from their own keyframes give ~1.4x); 1 otherwise (H.264's frame threads already use the cores)."""
+    if index.codec not in _RUN_PARALLEL or runs < 2:
+        return 1
+    return max(1, min(runs, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+def _decode_runs(index: FrameIndex, sink: _Sink, runs, skip: set | None, *, thread_type: str) -> bool:
+    """Decode `runs` into `sink` on one open container; False when a seek missed its keyframe (a
+    container without an index, e.g. MPEG-TS)."""
+    with _open(index) as (container, stream):
+        stream.thread_type = thread_type
+        for key, run in runs:
+            need = {int(index.pts[i]) for i in run} - sink.filled
+            if need and not _collect(_decode_from(container, stream, int(index.pts[key]), skip), sink, need):
+                return False
+    return True
 
 
 def _collect(frames, sink: _Sink, need: set) -> bool:
