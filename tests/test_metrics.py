@@ -358,6 +358,20 @@ def test_highlight_hit_past_the_video_is_a_miss_and_bad_input_is_named():
 # ----------------------------------------------------------------------------- TVSum top-5 mAP
 
 
+def ref_trapezoid_ap(ranked):
+    """UMT's AP of 0/1 labels in ranked order: trapezoids from (recall 0, precision 1), recall over the
+    positives among `ranked`; 0 without one."""
+    if sum(ranked) == 0:
+        return 0.0
+    found, ap, recall, precision = 0, 0.0, 0.0, 1.0
+    for j, hit in enumerate(ranked):
+        found += hit
+        new_recall, new_precision = found / sum(ranked), found / (j + 1)
+        ap += (new_recall - recall) * (precision + new_precision) / 2
+        recall, precision = new_recall, new_precision
+    return ap
+
+
 def ref_tvsum_top5(preds, ratings, k=5):
     """Plain loops over annotators and videos with torch's median and argsort (tie-free scores only):
     positives above the annotator's median, top-k labels by score, trapezoid AP with recall over the
@@ -369,17 +383,7 @@ def ref_tvsum_top5(preds, ratings, k=5):
             column = torch.tensor(rating[:, a], dtype=torch.float64)
             positive = (column > column.median()).double()
             order = torch.argsort(torch.tensor(pred, dtype=torch.float64), descending=True)
-            top = positive[order].tolist()[:k]
-            if sum(top) == 0:
-                aps.append(0.0)
-                continue
-            found, ap, recall, precision = 0, 0.0, 0.0, 1.0
-            for j, label in enumerate(top):
-                found += label
-                new_recall, new_precision = found / sum(top), found / (j + 1)
-                ap += (new_recall - recall) * (precision + new_precision) / 2
-                recall, precision = new_recall, new_precision
-            aps.append(ap)
+            aps.append(ref_trapezoid_ap(positive[order].tolist()[:k]))
         per_annotator.append(sum(aps) / len(aps))
     return 100 * sum(per_annotator) / len(per_annotator)
 
@@ -474,17 +478,7 @@ def ref_youtube_map(preds, labels):
     aps = []
     for pred, label in zip(preds, labels):
         order = torch.argsort(torch.tensor(pred, dtype=torch.float64), descending=True)
-        ranked = torch.tensor(label, dtype=torch.float64)[order].tolist()
-        if sum(ranked) == 0:
-            aps.append(0.0)
-            continue
-        found, ap, recall, precision = 0, 0.0, 0.0, 1.0
-        for j, hit in enumerate(ranked):
-            found += hit
-            new_recall, new_precision = found / sum(ranked), found / (j + 1)
-            ap += (new_recall - recall) * (precision + new_precision) / 2
-            recall, precision = new_recall, new_precision
-        aps.append(ap)
+        aps.append(ref_trapezoid_ap(torch.tensor(label, dtype=torch.float64)[order].tolist()))
     return 100 * sum(aps) / len(aps)
 
 

@@ -7,8 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from vidclip.cli import main
-
 # 10 annotators rate the first clips above their median, 10 rate every clip alike (no positive: AP 0)
 STEEP = [5, 4, 3, 1, 1, 1]  # median 1: positives clips 0-2
 LATE = [1, 1, 1, 1, 5]  # median 1: positive clip 4
@@ -17,9 +15,7 @@ VIDEOS = {"vt1": ("VT", "changing a flat tire", STEEP), "bk1": ("BK", "beekeepin
 
 @pytest.fixture(scope="module")
 def tvsum(tmp_path_factory):
-    """(checkpoint, jsonl): one video per domain, 2 s per rated clip, and a saved tiny VDI model."""
-    import vidclip
-    from vidclip.checkpoint import save
+    """The jsonl: one video per domain, 2 s per rated clip (the model: conftest's `vdi_checkpoint`)."""
     from vidclip.data.synthetic.encode import write_mp4
 
     root = tmp_path_factory.mktemp("tvsum")
@@ -32,24 +28,13 @@ def tvsum(tmp_path_factory):
         rows.append({"qid": vid, "query": title, "vid": vid, "duration": len(ratings), "domain": domain,
                      "label": label})
     (root / "tvsum_val_release.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
-    torch.manual_seed(0)
-    save(vidclip.create_model("tiny-vit-16", adapter="vdi", num_frames=4).eval(), root / "model")
-    return root / "model", root / "tvsum_val_release.jsonl"
+    return root / "tvsum_val_release.jsonl"
 
 
-def _eval(tvsum, out, capsys):
-    checkpoint, annotations = tvsum
-    assert main(["eval", "--checkpoint", str(checkpoint), "--data", str(annotations), "--workers", "0",
-                 "--out", str(out), "--json"]) == 0
-    metrics = json.loads(capsys.readouterr().out.splitlines()[-1])
-    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
-    return metrics, {row["vid"]: row for row in rows}
-
-
-def test_tvsum_eval_reports_top5_map_and_no_moment_metrics(tvsum, tmp_path, capsys):
+def test_tvsum_eval_reports_top5_map_and_no_moment_metrics(tvsum, vdi_checkpoint, run_eval, tmp_path):
     from vidclip.eval.metrics import tvsum_highlight_metrics
 
-    metrics, rows = _eval(tvsum, tmp_path / "eval", capsys)
+    metrics, rows = run_eval(vdi_checkpoint, tvsum, tmp_path / "eval")
     assert metrics["task"] == "moments"  # guessed from the ratings: TVSum has no window
     assert {"HL-top5-mAP", "HL-top5-mAP/VT", "HL-top5-mAP/BK"} <= set(metrics)
     assert metrics["num_top5_queries"] == metrics["num_queries"] == 2
@@ -62,14 +47,14 @@ def test_tvsum_eval_reports_top5_map_and_no_moment_metrics(tvsum, tmp_path, caps
     assert {key: metrics[key] for key in again} == pytest.approx(again)
 
 
-def test_tvsum_eval_values_for_a_known_saliency(tvsum, tmp_path, capsys, monkeypatch):
+def test_tvsum_eval_values_for_a_known_saliency(tvsum, vdi_checkpoint, run_eval, tmp_path, monkeypatch):
     from vidclip.model import VideoCLIP
 
     # the saliency head scores earlier frames higher: clips rank first to last (nearest-filled clips tie
     # with their neighbour and keep clip order)
     falling = lambda self, video, tokens: -torch.arange(video["frames"].shape[1], dtype=torch.float32)[None]
     monkeypatch.setattr(VideoCLIP, "predict_saliency", falling)
-    metrics, rows = _eval(tvsum, tmp_path / "eval", capsys)
+    metrics, rows = run_eval(vdi_checkpoint, tvsum, tmp_path / "eval")
     for row in rows.values():
         scores = row["pred_saliency_scores"]
         assert scores == sorted(scores, reverse=True)

@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from vidclip.cli import main
-
 FPS = 4  # the videos' and the file's frame rate: 12 s, 48 frames
 # 3 s windows (12 frames) at a 1.5 s stride, the last one ending a frame past the video, as released
 CLIP = [[0.0, 12.0], [6.0, 18.0], [12.0, 24.0], [18.0, 30.0], [24.0, 36.0], [30.0, 42.0], [36.0, 49.0]]
@@ -18,9 +16,7 @@ VIDEOS = {"dog1": ("dog", [-1, -1, 1, 1, 0, -1, -1]), "surf1": ("surfing", [1, 1
 
 @pytest.fixture(scope="module")
 def youtube(tmp_path_factory):
-    """(checkpoint, jsonl): one video per domain and a saved tiny VDI model."""
-    import vidclip
-    from vidclip.checkpoint import save
+    """The jsonl: one video per domain (the model: conftest's `vdi_checkpoint`)."""
     from vidclip.data.synthetic.encode import write_mp4
 
     root = tmp_path_factory.mktemp("youtube")
@@ -33,24 +29,13 @@ def youtube(tmp_path_factory):
                      "relevant_windows": None, "label": [[int(m > 0)] for m in match], "domain": domain,
                      "frames": 48.0, "fps": float(FPS), "clip": CLIP, "match": match})
     (root / "youtube_highlight_val_release.jsonl").write_text("\n".join(json.dumps(row) for row in rows))
-    torch.manual_seed(0)
-    save(vidclip.create_model("tiny-vit-16", adapter="vdi", num_frames=4).eval(), root / "model")
-    return root / "model", root / "youtube_highlight_val_release.jsonl"
+    return root / "youtube_highlight_val_release.jsonl"
 
 
-def _eval(youtube, out, capsys):
-    checkpoint, annotations = youtube
-    assert main(["eval", "--checkpoint", str(checkpoint), "--data", str(annotations), "--workers", "0",
-                 "--num-frames", "8", "--out", str(out), "--json"]) == 0
-    metrics = json.loads(capsys.readouterr().out.splitlines()[-1])
-    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
-    return metrics, {row["vid"]: row for row in rows}
-
-
-def test_youtube_eval_scores_every_window_and_reports_map_per_domain(youtube, tmp_path, capsys):
+def test_youtube_eval_scores_every_window_and_reports_map_per_domain(youtube, vdi_checkpoint, run_eval, tmp_path):
     from vidclip.eval.metrics import youtube_highlight_metrics
 
-    metrics, rows = _eval(youtube, tmp_path / "eval", capsys)
+    metrics, rows = run_eval(vdi_checkpoint, youtube, tmp_path / "eval", "--num-frames", "8")
     assert metrics["task"] == "moments"  # guessed from the labelled windows: no moment to find
     assert {"HL-mAP", "HL-mAP/dog", "HL-mAP/surfing"} <= set(metrics)
     assert metrics["num_window_label_queries"] == metrics["num_queries"] == 2
@@ -63,14 +48,14 @@ def test_youtube_eval_scores_every_window_and_reports_map_per_domain(youtube, tm
     assert {key: metrics[key] for key in again} == pytest.approx(again)
 
 
-def test_youtube_eval_values_for_a_known_saliency(youtube, tmp_path, capsys, monkeypatch):
+def test_youtube_eval_values_for_a_known_saliency(youtube, vdi_checkpoint, run_eval, tmp_path, monkeypatch):
     from vidclip.model import VideoCLIP
 
     # the saliency head scores earlier frames higher: every window outranks the next (a window's mean over
     # the sampled frames inside it; none is empty with 8 frames over 12 s)
     falling = lambda self, video, tokens: -torch.arange(video["frames"].shape[1], dtype=torch.float32)[None]
     monkeypatch.setattr(VideoCLIP, "predict_saliency", falling)
-    metrics, rows = _eval(youtube, tmp_path / "eval", capsys)
+    metrics, rows = run_eval(vdi_checkpoint, youtube, tmp_path / "eval", "--num-frames", "8")
     for row in rows.values():
         scores = row["pred_saliency_scores"]
         assert all(a > b for a, b in zip(scores, scores[1:]))
