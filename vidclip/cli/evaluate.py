@@ -4,14 +4,17 @@ HELP = "evaluate a checkpoint: retrieval R@k/MedR/MnR, moment R1/R5/mIoU/mAP, to
 DESCRIPTION = """\
 Evaluate a model on a dataset's own annotation file (the format is detected, or give --format).
 The task follows the annotations: captions -> text-video retrieval (both directions), moments ->
-moment retrieval (needs a VDI model; QVHighlights-style predictions), class labels -> zero-shot
-classification with prompt templates. Writes metrics.json and the predictions to --out.
+moment retrieval (needs a VDI model; QVHighlights-style predictions), saliency ratings -> also
+highlight detection (QVHighlights HL-mAP / HL-Hit1; TVSum top-5 mAP and YouTube Highlights mAP, each
+per domain too), class labels -> zero-shot classification with prompt templates. Writes metrics.json
+and the predictions to --out.
 
 examples:
   vidclip eval --checkpoint runs/msrvtt_glscl/last --data MSRVTT_JSFUSION_test.csv --video-root videos/all
   vidclip eval --checkpoint runs/charades_vdi/last --data charades_sta_test.txt \\
       --option durations=Charades_v1_test.csv --out eval/charades --json
   vidclip eval --checkpoint runs/k400_prompts/last --data hmdb51_splits/ --option subset=test
+  vidclip eval --checkpoint runs/tvsum_vdi/last --data tvsum_val_release.jsonl --video-root tvsum/video
   vidclip eval --checkpoint ViT-B-32 --pretrained openai --data test.jsonl   (a plain open_clip model)
   vidclip eval --checkpoint runs/msrvtt_meanp/last --data MSRVTT_JSFUSION_test.csv --rerank qbnorm \\
       --querybank MSRVTT_train.9k.jsonl     (re-ranked with the training captions as query bank)
