@@ -158,12 +158,13 @@ def _report(args, index, message) -> int:
 
 def _search(args) -> int:
     from vidclip.search.index import VideoIndex
+    from vidclip.video.tar_members import source_exists
 
     if not args.query.strip():
         return fail("empty query: give a sentence describing the video")
     model = load_model(args)
     results = VideoIndex.load(args.index, model).search(args.query, k=args.k, rerank=args.rerank)
-    missing = {path for path, _ in results if not Path(path).exists()}
+    missing = {path for path, _ in results if not source_exists(path)}
     if args.json:
         print_json({"query": args.query, "results": [{"path": p, "score": round(s, 6), "missing": p in missing}
                                                      for p, s in results]})
