@@ -169,3 +169,10 @@ def test_tar_member_names_survive_paths_and_relative_lists(tmp_path, folder):
     with tar_members.member_file(source) as copy:
         assert Path(copy).read_bytes() == (folder / "v0.mp4").read_bytes() and copy.endswith(".mp4")
     assert not Path(copy).exists()
+
+
+def test_moments_of_a_tar_member_ask_for_the_file(tmp_path, folder, capsys):
+    tar = make_tar(tmp_path / "00000.tar", folder, ["v0"])
+    assert main(["moments", f"{tar}::v0.mp4", "a red square", *TINY[:2]]) == 2
+    error = capsys.readouterr().err
+    assert "is inside a tar archive: moments need a video file" in error and len(error.strip().splitlines()) == 1

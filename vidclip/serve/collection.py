@@ -65,14 +65,14 @@ class Collection:
     def path(self, video_id: int) -> Path:
         """The file of an indexed video, refused when it was deleted or swapped for a link elsewhere.
 
-        A video inside a tar (`tar::member`) has no file: moments, which read it many times, are refused;
-        thumbnails and labels go through `_check_present` instead.
+        A video inside a tar (`tar::member`) has no file: playing it and its moments (which read it many
+        times) are refused; thumbnails and labels go through `_check_present` instead.
         """
         source = self._source(video_id)["path"]
         if split_member(source):
             self._check_present(video_id)
-            raise InputError(f"video {video_id} ({self.name(video_id)}) is inside a tar archive: moments need a "
-                             "video file; extract it (tar -xf) and index the file to find moments in it")
+            raise InputError(f"video {video_id} ({self.name(video_id)}) is inside a tar archive: playing it and "
+                             "finding moments need a video file; extract it (tar -xf) and index the file")
         path = Path(source)  # resolved when indexed
         if not path.is_file() or path.resolve() != path:
             raise UnknownVideoError(f"video {video_id} ({path.name}) is no longer on disk: rebuild the index")
