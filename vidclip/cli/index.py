@@ -43,7 +43,8 @@ def add_arguments(parser):
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     build = sub.add_parser("build", help="index videos (files, folders or a `vidclip embed` output)")
     build.add_argument("videos", nargs="+",
-                       help="video files, folders, or one output of `vidclip embed` (.safetensors or shard folder)")
+                       help="video files, folders, WebDataset .tar shards (videos named TAR::MEMBER), "
+                            "or one output of `vidclip embed` (.safetensors or shard folder)")
     build.add_argument("--out", "-o", required=True, help="index file to write")
     build.add_argument("--kind", "--index-type", default="auto", choices=KINDS,
                        help="FAISS index kind (default: auto: exact up to 50k videos, IVF to 2M, IVF-PQ beyond)")
@@ -51,7 +52,7 @@ def add_arguments(parser):
                        help="keep the captions of this annotation file (any format) as QB-Norm's query bank")
     add = sub.add_parser("add", help="add videos to an existing index")
     add.add_argument("index", help="index file (rewritten atomically)")
-    add.add_argument("videos", nargs="+", help="video files or folders")
+    add.add_argument("videos", nargs="+", help="video files, folders or .tar shards")
     search = sub.add_parser("search", help="find the videos that best match a text")
     search.add_argument("index", help="index file")
     search.add_argument("query", help="a sentence describing the video")
