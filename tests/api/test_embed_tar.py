@@ -51,7 +51,10 @@ def make_tar(path, folder, names, *, captions=True):
     return path
 
 
-def test_members_in_tar_order_with_sidecars_embed_as_the_files_do(tmp_path, folder):
+def test_members_in_tar_order_with_sidecars_embed_as_the_files_do(tmp_path, folder, monkeypatch):
+    scratch = tmp_path / "scratch"  # where the members' temporary files go, to see them deleted
+    scratch.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(scratch))
     tar = make_tar(tmp_path / "00000.tar", folder, ["v3", "v0", "v4"])
     with tarfile.open(tar, "a") as archive:  # not a video: ignored
         _add_bytes(archive, "notes.md", b"hello")
@@ -64,7 +67,7 @@ def test_members_in_tar_order_with_sidecars_embed_as_the_files_do(tmp_path, fold
     assert a.sources == [f"{tar.resolve()}::{n}.mp4" for n in ("v3", "v0", "v4")]
     assert torch.equal(a.embeddings, b.embeddings) and torch.equal(a.frame_features, b.frame_features)
     assert tar_members.sidecars(a.sources[1]) == {"caption": "caption of v0", "meta": {"key": "v0"}}
-    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("vidclip-member-*"))  # temporaries deleted
+    assert not list(scratch.iterdir())  # the temporary copies were deleted
 
 
 def test_shards_carry_captions_resume_and_refuse_a_changed_tar(tmp_path, folder, monkeypatch, capsys):
