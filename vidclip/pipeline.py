@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from vidclip.errors import VideoDecodeError
 from vidclip.video.files import find_videos
 
 _DECODE_ERRORS = (ValueError, OSError, RuntimeError, EOFError)
@@ -193,7 +194,17 @@ class Pipeline:
         """One input -> (frames (T', 3, S, S): uint8 pixels, or float already normalised; is_float)."""
         if isinstance(source, (str, os.PathLike)):
             from vidclip.video import read_frames
+            from vidclip.video.tar_members import is_tar, member_file, split_member, tar_problem
 
+            if split_member(source):  # a video inside a tar: the decoders want a path
+                with member_file(source) as path:
+                    try:
+                        frames = read_frames(path, num_frames=num_frames, **self.decode_options).frames
+                    except VideoDecodeError as error:  # name the member, not the temporary file
+                        raise VideoDecodeError(str(source), error.reason) from None
+                return self.resize(frames), False
+            if is_tar(source) and Path(source).is_file():  # left unexpanded: damaged, or no video in it
+                raise ValueError(tar_problem(source))
             if not Path(source).is_file():
                 raise FileNotFoundError(f"no such video file: {source}")
             return self.resize(read_frames(str(source), num_frames=num_frames, **self.decode_options).frames), False

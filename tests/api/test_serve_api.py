@@ -288,3 +288,26 @@ def test_moments_come_from_the_head_of_a_model_that_has_one(videos):
     expected = pipeline.find_moments(str(served.path(0)), "a red square", top_k=3)
     assert [(m["start"], m["end"]) for m in found["moments"]] == [(start, end) for start, end, _ in expected]
     assert all(0 <= m["start"] < m["end"] <= found["duration"] + 1e-6 for m in found["moments"])
+
+
+def test_videos_inside_a_tar_search_label_and_thumbnail_but_do_not_play(tmp_path, videos):
+    import tarfile
+
+    from PIL import Image
+
+    tar = tmp_path / "00000.tar"
+    with tarfile.open(tar, "w") as archive:
+        for name in ("yellow", "red"):
+            archive.add(videos[name], arcname=f"{name}.mp4")
+    collection = Collection(VideoIndex.build(Pipeline(TinyVideoModel()), [tar], progress=False))
+    client = TestClient(create_app(collection), raise_server_exceptions=False)
+    assert [collection.name(i) for i in range(2)] == ["00000.tar::yellow.mp4", "00000.tar::red.mp4"]
+    assert client.get("/api/search", params={"q": "a red car", "k": 1}).json()["results"][0]["name"] == "00000.tar::red.mp4"
+    response = client.get("/api/videos/0/thumbnail", params={"at": 0.5})
+    assert response.status_code == 200
+    pixel = Image.open(io.BytesIO(response.content)).convert("RGB").getpixel((8, 8))
+    assert pixel[0] > 200 and pixel[1] > 200 and pixel[2] < 60  # yellow, as from the file
+    for path in ("/api/videos/0", "/api/moments?id=0&q=red"):
+        assert "is inside a tar archive: playing it and finding moments need a video file" in _error(client.get(path), 422)
+    tar.write_bytes(b"")  # gone from the tar: a 404 like a deleted file
+    assert "no longer in its tar archive" in _error(client.get("/api/videos/1/thumbnail", params={"at": 0.3}), 404)

@@ -21,6 +21,14 @@ A one-file output (and each shard) holds `embeddings` (N, D) float32 L2-normalis
 with the model, the source paths in row order and the videos that could not be read (skipped, exit
 code 1). Source paths are stored absolute, so the file works from any folder. When no video can be read, an existing --out is left as it was (exit 2).
 
+WebDataset tar shards: a .tar named on the command line or in --inputs stands for its video
+members (by extension, in tar order), each a source named TAR::MEMBER; members are copied one at a
+time to a temporary file to be decoded (the tar is never extracted). A folder is walked for videos
+only: name its shards (`shards/*.tar`). In a shard folder's jsonl, a member's line also carries its
+WebDataset sidecars: "caption" (KEY.txt) and "meta" (KEY.json). The manifest records each tar's size
+and mtime: a rerun after a tar changed is refused. A damaged tar, or one with no video, is skipped
+and listed (exit 1) with the videos read before the damage.
+
 examples:
   vidclip embed videos/ --model ViT-B-32 --pretrained openai --out feats.safetensors
   vidclip embed a.mp4 b.mp4 --model demo_out/runs/seqtransf/last --out feats.safetensors --json
@@ -30,13 +38,14 @@ examples:
     (shards; run the same command again after a failure to finish the folder)
   vidclip index build feats.safetensors --model ViT-B-32 --out my.index   (index precomputed embeddings)
   vidclip index build feats/ --model ViT-B-32 --out my.index             (... or a folder of shards)
+  vidclip embed webdataset/*.tar --model ViT-B-32 --out feats/            (tar shards: sources TAR::MEMBER)
 """
 
 
 def add_arguments(parser):
-    parser.add_argument("videos", nargs="*", help="video files or folders")
+    parser.add_argument("videos", nargs="*", help="video files, folders, or WebDataset .tar shards")
     parser.add_argument("--inputs", metavar="LIST",
-                        help="a text file of video paths, one a line (relative ones: from the file's folder)")
+                        help="a text file of video or .tar paths, one a line (relative ones: from the file's folder)")
     parser.add_argument("--out", "-o", required=True, help="output .safetensors file, or a folder of shards")
     parser.add_argument("--shard-size", type=positive_int, default=1000,
                         help="videos per shard, with a folder --out (default: 1000)")
@@ -63,6 +72,7 @@ def _inputs(args) -> list:
     from pathlib import Path
 
     from vidclip.video.files import find_videos
+    from vidclip.video.tar_members import expand_tars
 
     if not args.videos and not args.inputs:
         raise ValueError("no videos given: name files or folders, or --inputs LIST")
@@ -72,7 +82,7 @@ def _inputs(args) -> list:
         if not listing.is_file():
             raise FileNotFoundError(f"no input list at {listing}")
         lines = (line.strip() for line in listing.read_text().splitlines())
-        videos += [str(listing.parent / line) for line in lines if line and not line.startswith("#")]
+        videos += expand_tars(str(listing.parent / line) for line in lines if line and not line.startswith("#"))
     return list(dict.fromkeys(videos))
 
 
@@ -120,17 +130,16 @@ def _one_file(args, videos) -> int:
 
 def _shards(args, videos) -> int:
     """This rank's shards of the folder --out, skipping finished ones; one shard in memory at a time."""
-    import os
-
     from tqdm.auto import tqdm
 
     from vidclip.search import shards
     from vidclip.train.distributed import rank_from_env
+    from vidclip.video.tar_members import absolute_source
 
     info = rank_from_env(args.device)
     args.device = str(info.device) if info.device.type == "cuda" else args.device  # this rank's GPU
     model = load_model(args)
-    videos = list(dict.fromkeys(os.path.abspath(path) for path in videos))
+    videos = list(dict.fromkeys(absolute_source(path) for path in videos))
     shards.open_folder(args.out, shards.manifest_for(videos, args.shard_size, model.identity))
     mine = shards.shards_of_rank(len(videos), args.shard_size, info.rank, info.world_size)
     todo = [number for number in mine if not shards.is_done(args.out, number)]

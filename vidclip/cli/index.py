@@ -43,7 +43,8 @@ def add_arguments(parser):
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     build = sub.add_parser("build", help="index videos (files, folders or a `vidclip embed` output)")
     build.add_argument("videos", nargs="+",
-                       help="video files, folders, or one output of `vidclip embed` (.safetensors or shard folder)")
+                       help="video files, folders, WebDataset .tar shards (videos named TAR::MEMBER), "
+                            "or one output of `vidclip embed` (.safetensors or shard folder)")
     build.add_argument("--out", "-o", required=True, help="index file to write")
     build.add_argument("--kind", "--index-type", default="auto", choices=KINDS,
                        help="FAISS index kind (default: auto: exact up to 50k videos, IVF to 2M, IVF-PQ beyond)")
@@ -51,7 +52,7 @@ def add_arguments(parser):
                        help="keep the captions of this annotation file (any format) as QB-Norm's query bank")
     add = sub.add_parser("add", help="add videos to an existing index")
     add.add_argument("index", help="index file (rewritten atomically)")
-    add.add_argument("videos", nargs="+", help="video files or folders")
+    add.add_argument("videos", nargs="+", help="video files, folders or .tar shards")
     search = sub.add_parser("search", help="find the videos that best match a text")
     search.add_argument("index", help="index file")
     search.add_argument("query", help="a sentence describing the video")
@@ -158,12 +159,13 @@ def _report(args, index, message) -> int:
 
 def _search(args) -> int:
     from vidclip.search.index import VideoIndex
+    from vidclip.video.tar_members import source_exists
 
     if not args.query.strip():
         return fail("empty query: give a sentence describing the video")
     model = load_model(args)
     results = VideoIndex.load(args.index, model).search(args.query, k=args.k, rerank=args.rerank)
-    missing = {path for path, _ in results if not Path(path).exists()}
+    missing = {path for path, _ in results if not source_exists(path)}
     if args.json:
         print_json({"query": args.query, "results": [{"path": p, "score": round(s, 6), "missing": p in missing}
                                                      for p, s in results]})

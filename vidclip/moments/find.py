@@ -23,6 +23,10 @@ def cached_frame_features(model, video, *, fps: float = 1.0, cache=None):
     if not isinstance(video, (str, os.PathLike)):
         raise TypeError(f"video must be a path, got {type(video).__name__}")
     if not Path(video).is_file():
+        from vidclip.video.tar_members import split_member
+
+        if split_member(video):
+            raise FileNotFoundError(f"{video} is inside a tar archive: moments need a video file; extract it (tar -xf)")
         raise FileNotFoundError(f"no such video file: {video}")
     cache = model.feature_cache if cache is None else cache
     key = cache.key(video, model.identity, fps)

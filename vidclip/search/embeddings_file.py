@@ -14,6 +14,7 @@ import torch
 from vidclip.atomic import atomic_path
 from vidclip.errors import InputError
 from vidclip.pipeline import VideoEmbeddings
+from vidclip.video.tar_members import absolute_source, source_exists
 
 _KEY = "vidclip.embeddings"
 
@@ -53,7 +54,7 @@ def load_embeddings(path):
 
 def _absolute(source):
     """A path source made absolute (frame tensors' integer positions stay as they are)."""
-    return os.path.abspath(source) if isinstance(source, (str, os.PathLike)) else source
+    return absolute_source(str(source)) if isinstance(source, (str, os.PathLike)) else source
 
 
 def _resolve(source, folder: Path):
@@ -65,8 +66,8 @@ def _resolve(source, folder: Path):
 
 
 def drop_missing(found: VideoEmbeddings) -> VideoEmbeddings:
-    """The rows whose source file still exists; the others join `skipped` ("source file missing")."""
-    keep = [row for row, source in enumerate(found.sources) if Path(source).is_file()]
+    """The rows whose source file (or tar member) still exists; the others join `skipped` ("source file missing")."""
+    keep = [row for row, source in enumerate(found.sources) if source_exists(source)]
     if len(keep) == len(found):
         return found
     kept = set(keep)

@@ -10,7 +10,6 @@ or extended with another model's embeddings.
 """
 
 import json
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -56,12 +55,13 @@ class VideoIndex:
     def add(self, videos, **embed_options) -> list:
         """Embed and add videos not yet indexed; returns the (path, reason) pairs skipped."""
         from vidclip.video.files import find_videos
+        from vidclip.video.tar_members import resolve_source
 
         self._require_model("add videos")
         known = {source["path"] for source in self.sources}
         paths, already = [], []
         for path in find_videos(videos):
-            resolved = str(Path(path).resolve())
+            resolved = resolve_source(path)
             (already if resolved in known else paths).append(path)
             known.add(resolved)
         found = self.model.embed_videos(paths, **embed_options)
@@ -212,7 +212,7 @@ class VideoIndex:
         return [(self.sources[rows[i]]["path"], float(scores[i])) for i in order.tolist()]
 
     def stale(self) -> list:
-        """Paths whose file changed (size or mtime) or vanished since it was indexed."""
+        """Paths whose file (or tar, for a tar member) changed (size or mtime) or vanished since it was indexed."""
         out = []
         for source in self.sources:
             try:

@@ -151,6 +151,12 @@ def _check_manifest(path, manifest: dict, header: dict) -> None:
 
 
 def file_signature(path) -> dict:
-    """What identifies a source file's version: resolved path, size and mtime (ns)."""
+    """What identifies a source file's version: resolved path, size and mtime (ns). For a video in a
+    tar (`tar::member`): the resolved `tar::member`, the tar's size and mtime, and the member name."""
+    from vidclip.video.tar_members import member_source, split_member, tar_signature
+
+    if (parts := split_member(path)) is not None:
+        tar = tar_signature(parts[0])
+        return dict(tar, path=member_source(tar["path"], parts[1]), member=parts[1])
     stat = os.stat(path)
     return {"path": str(Path(path).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}

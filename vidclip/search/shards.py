@@ -7,6 +7,8 @@ redoes only the shards that are not finished. A shard is two files, each written
 `shard-00012.jsonl` (one line per input: its path and row, or why it was skipped). The jsonl comes
 last, so it marks the shard as done. `manifest.json` names the model, the shard size and a checksum
 of the input list: a rerun with other inputs or another model is refused rather than mixing shards.
+Inputs from WebDataset tars (`tar::member`) are listed member by member, and the manifest keeps each
+tar's size and mtime, so a tar rewritten between runs is refused too (its members may have changed).
 """
 
 import hashlib
@@ -16,6 +18,7 @@ from pathlib import Path
 from vidclip.atomic import write_text_atomic
 from vidclip.errors import InputError
 from vidclip.search.embeddings_file import load_embeddings, save_embeddings
+from vidclip.video.tar_members import is_tar, sidecars, split_member, tar_signature
 
 FORMAT = "vidclip.embedding-shards/1"
 MANIFEST = "manifest.json"
@@ -46,8 +49,24 @@ def shards_of_rank(num_inputs: int, shard_size: int, rank: int, world_size: int)
 def manifest_for(inputs: list, shard_size: int, identity: dict) -> dict:
     """What a rerun must match to reuse the folder's shards; `inputs` are absolute paths."""
     digest = hashlib.sha256("\n".join(inputs).encode()).hexdigest()
-    return {"format": FORMAT, "model": identity, "shard_size": shard_size, "num_inputs": len(inputs),
-            "num_shards": shard_count(len(inputs), shard_size), "inputs_sha256": digest}
+    manifest = {"format": FORMAT, "model": identity, "shard_size": shard_size, "num_inputs": len(inputs),
+                "num_shards": shard_count(len(inputs), shard_size), "inputs_sha256": digest}
+    tars = _tar_versions(inputs)
+    return dict(manifest, tars=tars) if tars else manifest  # no key without tars: manifests as before
+
+
+def _tar_versions(inputs: list) -> dict:
+    """{tar path: {"size", "mtime_ns"}} of the tars that inputs come from (members, or a damaged tar itself)."""
+    tars = dict.fromkeys(parts[0] if (parts := split_member(source)) else source
+                         for source in inputs if split_member(source) or is_tar(source))
+    out = {}
+    for tar in tars:
+        try:
+            signature = tar_signature(tar)
+        except OSError:
+            continue  # gone: its members are skipped as missing
+        out[tar] = {"size": signature["size"], "mtime_ns": signature["mtime_ns"]}
+    return out
 
 
 def open_folder(folder, manifest: dict) -> None:
@@ -60,6 +79,12 @@ def open_folder(folder, manifest: dict) -> None:
         raise InputError(f"--out {folder} is a file: give a folder for shards (or an --out ending in .safetensors)")
     if (folder / MANIFEST).is_file():
         before = read_manifest(folder)
+        tars_then, tars_now = before.get("tars", {}), manifest.get("tars", {})
+        rewritten = sorted(tar for tar in set(tars_then) & set(tars_now) if tars_then[tar] != tars_now[tar])
+        if rewritten:
+            raise InputError(f"{folder} holds shards of {rewritten[0]} as it was before it changed (size or mtime"
+                             f"{f', and {len(rewritten) - 1} more tars' if len(rewritten) > 1 else ''}): "
+                             "embed it into a new --out folder (or restore the tar)")
         changed = [key for key in ("model", "shard_size", "inputs_sha256") if before.get(key) != manifest[key]]
         if changed:
             what = {"model": "another model", "shard_size": f"--shard-size {before.get('shard_size')}",
@@ -100,13 +125,14 @@ def write_shard(folder, number: int, inputs: list, found, identity: dict) -> Non
     save_embeddings(folder / f"{shard_name(number)}.safetensors", found, identity)
     row = {source: i for i, source in enumerate(found.sources)}
     reason = dict(found.skipped)
-    lines = [{"path": path, "row": row[path]} if path in row else {"path": path, "skipped": reason.get(path, "not embedded")}
-             for path in inputs]
+    lines = [dict({"path": path, "row": row[path]} if path in row else {"path": path, "skipped": reason.get(path, "not embedded")},
+                  **sidecars(path)) for path in inputs]
     write_text_atomic(folder / f"{shard_name(number)}.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
 
 
 def read_listing(folder, number: int) -> list:
-    """The jsonl of a finished shard: [{"path", "row"} or {"path", "skipped"}] in input order."""
+    """The jsonl of a finished shard: [{"path", "row"} or {"path", "skipped"}, with "caption" and "meta"
+    for tar members that have them] in input order."""
     path = Path(folder) / f"{shard_name(number)}.jsonl"
     try:
         return [json.loads(line) for line in path.read_text().splitlines()]

@@ -8,13 +8,15 @@ once per video (the pipeline's FeatureCache), reporting progress a long video ca
 
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from vidclip.errors import UnknownVideoError
+from vidclip.errors import InputError, UnknownVideoError
+from vidclip.video.tar_members import member_file, source_exists, split_member
 
 
 class LRU:
@@ -61,11 +63,39 @@ class Collection:
         return Path(self._source(video_id)["path"]).name
 
     def path(self, video_id: int) -> Path:
-        """The file of an indexed video, refused when it was deleted or swapped for a link elsewhere."""
-        path = Path(self._source(video_id)["path"])  # resolved when indexed
+        """The file of an indexed video, refused when it was deleted or swapped for a link elsewhere.
+
+        A video inside a tar (`tar::member`) has no file: playing it and its moments (which read it many
+        times) are refused; thumbnails and labels go through `_check_present` instead.
+        """
+        source = self._source(video_id)["path"]
+        if split_member(source):
+            self._check_present(video_id)
+            raise InputError(f"video {video_id} ({self.name(video_id)}) is inside a tar archive: playing it and "
+                             "finding moments need a video file; extract it (tar -xf) and index the file")
+        path = Path(source)  # resolved when indexed
         if not path.is_file() or path.resolve() != path:
             raise UnknownVideoError(f"video {video_id} ({path.name}) is no longer on disk: rebuild the index")
         return path
+
+    def _check_present(self, video_id: int) -> None:
+        """Refuse a video gone from disk (a file, or a tar member: its tar or its member gone)."""
+        source = self._source(video_id)["path"]
+        if not split_member(source):
+            self.path(video_id)
+        elif not source_exists(source):
+            raise UnknownVideoError(f"video {video_id} ({self.name(video_id)}) is no longer in its tar archive: "
+                                    "rebuild the index")
+
+    @contextmanager
+    def _readable(self, video_id: int):
+        """A path the decoders can open: the file, or a tar member copied to a temporary file."""
+        source = self._source(video_id)["path"]
+        if split_member(source):
+            with member_file(source) as path:
+                yield path
+        else:
+            yield str(self.path(video_id))
 
     def _source(self, video_id: int) -> dict:
         if not 0 <= video_id < len(self.index):
@@ -147,7 +177,7 @@ class Collection:
     # ---- zero-shot labels ---------------------------------------------------------------
     def classify(self, video_id: int, labels: list) -> list:
         """[{"label", "probability"}] most likely first, from the embedding already in the index."""
-        self.path(video_id)
+        self._check_present(video_id)
         probabilities = self.pipeline.label_probabilities(self.index.embeddings([video_id]), labels)[0]
         order = torch.argsort(probabilities, descending=True).tolist()
         return [{"label": labels[i], "probability": round(float(probabilities[i]), 4)} for i in order]
@@ -155,7 +185,7 @@ class Collection:
     # ---- thumbnails ---------------------------------------------------------------------
     def thumbnail(self, video_id: int, at: float, width: int = 320) -> bytes:
         """A JPEG of the frame shown at `at` (0-1 of the video), at most `width` pixels wide."""
-        self.path(video_id)  # a deleted video has no thumbnail, even a remembered one
+        self._check_present(video_id)  # a deleted video has no thumbnail, even a remembered one
         key = (video_id, round(at, 3), width)
         return self._thumbnails.get(key) or self._thumbnails.remember(key, self._render_thumbnail(video_id, at, width))
 
@@ -165,11 +195,11 @@ class Collection:
         from vidclip.video import read_frames
         from vidclip.video.frame_index import scan
 
-        path = str(self.path(video_id))
-        span = scan(path)
-        time = span.begin + min(max(at, 0.0), 1.0) * span.duration
-        time = min(time, float(span.seconds[-1]))  # the last frame starts before the end
-        frame = read_frames(path, timestamps=[time]).frames[0]  # (3, H, W) uint8
+        with self._readable(video_id) as path:
+            span = scan(path)
+            time = span.begin + min(max(at, 0.0), 1.0) * span.duration
+            time = min(time, float(span.seconds[-1]))  # the last frame starts before the end
+            frame = read_frames(path, timestamps=[time]).frames[0]  # (3, H, W) uint8
         image = Image.fromarray(np.ascontiguousarray(frame.permute(1, 2, 0).numpy()))
         image.thumbnail((width, width))
         buffer = BytesIO()

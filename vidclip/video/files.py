@@ -18,8 +18,11 @@ def find_videos(videos) -> list[str]:
     """Paths from a folder (recursively, video extensions only, sorted), a file, or a list of either.
 
     A file given by name is kept whatever its extension (and whether or not it exists), so the
-    caller reports it instead of silently dropping it.
+    caller reports it instead of silently dropping it; a `.tar` given by name expands to its video
+    members (`tar::member`, vidclip.video.tar_members). Folders are walked for videos only, not tars.
     """
+    from vidclip.video.tar_members import expand_tars
+
     if isinstance(videos, (str, os.PathLike)):
         videos = [videos]
     out = []
@@ -28,5 +31,5 @@ def find_videos(videos) -> list[str]:
         if path.is_dir():
             out.extend(str(p) for p in sorted(path.rglob("*")) if is_video_file(p) and p.is_file())
         else:
-            out.append(str(item))
+            out.extend(expand_tars([item]))
     return out
