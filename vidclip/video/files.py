@@ -1,17 +1,12 @@
-"""Which files are videos: the one list of extensions, and finding video files under folders."""
+"""Finding the videos a user names: folders walked for video files, `.tar` shards expanded to their members."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-# most common first: an annotation that names a video without its extension tries them in this order
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp",
-                    ".ogv", ".ts", ".mts", ".m2ts")
-
-
-def is_video_file(path) -> bool:
-    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+from vidclip.video.extensions import is_video_file
+from vidclip.video.tar_members import expand_tars
 
 
 def find_videos(videos) -> list[str]:
@@ -21,8 +16,6 @@ def find_videos(videos) -> list[str]:
     caller reports it instead of silently dropping it; a `.tar` given by name expands to its video
     members (`tar::member`, vidclip.video.tar_members). Folders are walked for videos only, not tars.
     """
-    from vidclip.video.tar_members import expand_tars
-
     if isinstance(videos, (str, os.PathLike)):
         videos = [videos]
     out = []

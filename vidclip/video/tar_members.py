@@ -1,7 +1,7 @@
 """Videos inside WebDataset tar shards, as sources named `<tar path>::<member name>`.
 
 A `.tar` named as an input expands to its video members in tar order (the extensions of
-vidclip.video.files). The decoders need a path, so a member is copied to a temporary file
+vidclip.video.extensions). The decoders need a path, so a member is copied to a temporary file
 while it is read (`member_file`) and deleted after; the tar itself is never extracted. The tar is
 listed once per version (size, mtime): each member's data offset is kept, so reading a member is
 one seek, whatever the size of the tar. WebDataset sidecars of the same key (`key.txt`,
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from vidclip.video.files import is_video_file
+from vidclip.video.extensions import is_video_file
 
 SEPARATOR = "::"
 _COPY_CHUNK = 1 << 20

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from vidclip.video.files import VIDEO_EXTENSIONS, is_video_file
+from vidclip.video.extensions import VIDEO_EXTENSIONS, is_video_file
 
 
 class VideoResolver:
