@@ -401,7 +401,8 @@ def tvsum_highlight_metrics(predictions: Sequence | Mapping, ground_truth: Seque
                             categories: Sequence | Mapping | None = None, k: int = TOP_K_CLIPS) -> dict[str, float]:
     """TVSum's top-5 mAP (percent) as UMT computes it (`datasets/tvsum.py` `TVSum.evaluate`, reused
     unchanged by QD-DETR, CG-DETR and Lighthouse), as "HL-top5-mAP" and, with `categories` (TVSum's
-    domains), per domain as "HL-top5-mAP/<domain>": papers report TVSum per domain.
+    domains), per domain as "HL-top5-mAP/<domain>": papers report TVSum per domain, with their
+    "Avg." as "HL-top5-mAP/mean-of-domains".
 
     `predictions[q]`: a score per 2 s clip; `ground_truth[q]`: (clips, annotators) 1-5 ratings of
     every clip; both lists aligned by position or dicts keyed by qid. Per annotator and video: a clip
@@ -428,13 +429,16 @@ def tvsum_highlight_metrics(predictions: Sequence | Mapping, ground_truth: Seque
 
 
 def _overall_and_per_domain(ap: np.ndarray, name: str, keys, categories) -> dict[str, float]:
-    """{name: mean AP in percent, name/<domain>: the same over each domain's videos}; `ap` is (V, A):
-    the mean over videos, then over annotators."""
+    """{name: mean AP in percent, name/<domain>: the same over each domain's videos, and
+    name/mean-of-domains: the mean of those, the "Avg." column of the papers' per-domain tables};
+    `ap` is (V, A): the mean over videos, then over annotators."""
     out = {name: float(ap.mean(0).mean() * 100)}
     if categories is not None:
         domains = np.array([str(d) for d in _aligned_values(categories, keys, "categories")])  # (V,)
-        for domain in sorted(set(domains)):
-            out[f"{name}/{domain}"] = float(ap[domains == domain].mean(0).mean() * 100)
+        per_domain = {f"{name}/{domain}": float(ap[domains == domain].mean(0).mean() * 100)
+                      for domain in sorted(set(domains))}
+        out.update(per_domain)
+        out[f"{name}/mean-of-domains"] = float(np.mean(list(per_domain.values())))
     return out
 
 
@@ -443,7 +447,8 @@ def youtube_highlight_metrics(predictions: Sequence | Mapping, ground_truth: Seq
     """YouTube Highlights' mAP (percent) as UMT computes it (`datasets/youtube.py`
     `YouTubeHighlights.evaluate`, reused by QD-DETR, CG-DETR and Lighthouse), as "HL-mAP" and, with
     `categories` (the domains: dog, gymnastics, ...), per domain as "HL-mAP/<domain>": papers report it
-    per domain (their "Avg." is the mean of the six domain numbers, not the overall mean over videos).
+    per domain (their "Avg." is the mean of the six domain numbers, "HL-mAP/mean-of-domains", not the
+    overall mean over videos).
 
     `predictions[q]`: a score per clip window; `ground_truth[q]`: a 0/1 label per clip window (1 where
     the file's `match` > 0); both lists aligned by position or dicts keyed by qid. Per video every
