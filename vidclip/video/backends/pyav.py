@@ -24,6 +24,7 @@ from vidclip.video.frame_index import FrameIndex
 _SKIPPABLE = {"h264", "hevc"}
 # Codecs decoded faster as independent keyframe runs on several threads than with FFmpeg's frame threads.
 _RUN_PARALLEL = {"vp9"}
+_MAX_RUN_THREADS = 4
 
 
 # torch / open_clip interpolation names -> swscale's
@@ -125,13 +126,15 @@ def _exact(index: FrameIndex, sink: _Sink, *, skip_nonref: bool) -> None:
 
 
 def _run_threads(index: FrameIndex, runs: int) -> int:
-    """Threads to split `runs` between: one per core for codecs whose FFmpeg decoder barely
-    parallelises (VP9 frame threads wait for each frame's probability context unless the encoder
-    chose parallel mode, which libvpx does not by default: 1.05x on 2 cores, while independent runs
-    from their own keyframes give ~1.4x); 1 otherwise (H.264's frame threads already use the cores)."""
+    """Threads to split `runs` between: one per core, at most _MAX_RUN_THREADS, for codecs whose
+    FFmpeg decoder barely parallelises (VP9 frame threads wait for each frame's probability context
+    unless the encoder chose parallel mode, which libvpx does not by default: 1.05x on 2 cores, while
+    independent runs from their own keyframes give ~1.35x); 1 otherwise (H.264's frame threads
+    already use the cores). The cap: batch embedding decodes several videos at once in its workers."""
     if index.codec not in _RUN_PARALLEL or runs < 2:
         return 1
-    return max(1, min(runs, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(runs, cores, _MAX_RUN_THREADS))
 
 
 def _decode_runs(index: FrameIndex, sink: _Sink, runs, skip: set | None, *, thread_type: str) -> bool:
