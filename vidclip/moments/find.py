@@ -14,6 +14,7 @@ import numpy as np
 
 from vidclip.eval.metrics import SALIENCY_CLIP_SECONDS  # QVHighlights' 2-second clips, as the labels
 from vidclip.moments.frame_features import compute_frame_features
+from vidclip.moments.targets import frames_in_windows
 from vidclip.moments.windows import rank_windows, temporal_nms
 
 
@@ -87,17 +88,22 @@ def _moments_and_saliency(model, features, queries, *, top_k, iou_threshold, win
     has none). Otherwise: windows ranked on the query's cosine with each sampled frame (untrained)."""
     texts = model.embed_texts(list(queries)).float()  # (Nq, D); raises ValueError on an empty query
     for text in texts:
-        curve = None
-        if model.has_moment_head:
-            found = head_windows(model, features, text, top_k=top_k, iou_threshold=iou_threshold,
-                                 with_saliency=with_saliency)
-            windows, curve = found if with_saliency else (found, None)
-        if curve is None and (with_saliency or not model.has_moment_head):
-            curve = (features.features.float() @ text).numpy()  # (N,) cosine per sampled frame
         if not model.has_moment_head:
+            curve = _cosine_curve(features, text)
             windows = rank_windows(curve, features.timestamps, features.duration, window_seconds=window_seconds,
                                    top_k=top_k, iou_threshold=iou_threshold)
+        elif with_saliency:
+            windows, curve = head_windows(model, features, text, top_k=top_k, iou_threshold=iou_threshold,
+                                          with_saliency=True)
+            curve = _cosine_curve(features, text) if curve is None else curve  # a head without a saliency head
+        else:
+            windows, curve = head_windows(model, features, text, top_k=top_k, iou_threshold=iou_threshold), None
         yield windows, curve
+
+
+def _cosine_curve(features, text):
+    """(N,) the query's cosine with each sampled frame: the untrained fallback for windows and saliency."""
+    return (features.features.float() @ text).numpy()
 
 
 def find_moments(model, video, query, top_k: int = 5, *, fps: float = 1.0, window_seconds=None,
@@ -129,7 +135,7 @@ def window_saliency(curve: np.ndarray, timestamps: np.ndarray, windows) -> list:
     nearest sampled frames and flat past the ends, so such windows still rank rather than tie."""
     curve, stamps = np.asarray(curve, dtype=np.float64), np.asarray(timestamps, dtype=np.float64)  # (T,), (T,)
     windows = np.asarray(windows, dtype=np.float64).reshape(-1, 2)  # (C, 2)
-    holds = (windows[:, :1] <= stamps[None]) & (stamps[None] < windows[:, 1:])  # (C, T)
+    holds = frames_in_windows(windows, stamps)  # (C, T)
     count = holds.sum(1)  # (C,)
     mean = (holds @ curve) / np.maximum(count, 1)
     centre = np.interp(windows.mean(1), stamps, curve)  # (C,)

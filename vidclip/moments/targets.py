@@ -8,6 +8,7 @@ a QVHighlights query and on its saliency labels (`vidclip.adapters.moment_head`)
 
 import math
 
+import numpy as np
 import torch
 
 from vidclip.eval.metrics import SALIENCY_CLIP_SECONDS
@@ -33,6 +34,15 @@ def frame_ratings(timestamps, relevant_clip_ids=None, saliency_scores=None) -> t
     return torch.tensor([rating.get(k, 0.0) for k in clips], dtype=torch.float32)
 
 
+def frames_in_windows(windows, timestamps) -> np.ndarray:
+    """(C, T) bool: whether sampled frame t (its time in seconds) lies in window c ([start, end)
+    seconds: YouTube Highlights' labelled "clip" windows). One rule for the training targets
+    (`window_ratings`) and the eval's per-window scores (`vidclip.moments.find.window_saliency`)."""
+    windows = np.asarray(windows, dtype=np.float64).reshape(-1, 2)  # (C, 2)
+    stamps = np.asarray(timestamps, dtype=np.float64).reshape(-1)  # (T,)
+    return (windows[:, :1] <= stamps[None]) & (stamps[None] < windows[:, 1:])  # (C, T)
+
+
 def window_ratings(timestamps, clip_windows=None, clip_labels=None) -> torch.Tensor:
     """(T,) per sampled frame: the mean label of the labelled windows holding it ([start, end) seconds;
     YouTube Highlights' overlapping "clip" windows), so a frame where a highlight begins or ends, held
@@ -41,9 +51,8 @@ def window_ratings(timestamps, clip_windows=None, clip_labels=None) -> torch.Ten
     timestamps = torch.as_tensor(timestamps, dtype=torch.float64).reshape(-1)  # (T,)
     if not clip_windows or clip_labels is None or len(clip_windows) != len(clip_labels):
         return torch.full(timestamps.shape, math.nan, dtype=torch.float32)
-    windows = torch.as_tensor(clip_windows, dtype=torch.float64).reshape(-1, 2)  # (C, 2)
     labels = torch.as_tensor(clip_labels, dtype=torch.float64)  # (C,)
-    holds = (windows[None, :, 0] <= timestamps[:, None]) & (timestamps[:, None] < windows[None, :, 1])  # (T, C)
+    holds = torch.from_numpy(frames_in_windows(clip_windows, timestamps.numpy()).T)  # (T, C)
     count = holds.sum(1)  # (T,)
     mean = (holds.double() @ labels) / count.clamp_min(1)
     return torch.where(count > 0, mean, torch.full_like(mean, math.nan)).float()
