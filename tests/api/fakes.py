@@ -5,6 +5,7 @@ tokenize, preprocess_config, config), so the API, index and moments run without 
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -79,6 +80,13 @@ def write_video(path, colours, *, fps: int = 4, size: int = 32):
         for packet in stream.encode():
             container.mux(packet)
     return str(path)
+
+
+def write_colour_pair_clips(folder, count: int) -> None:
+    """v0.mp4 ... v{count-1}.mp4: two-second clips, each showing its own pair of colours."""
+    names = list(COLOURS)
+    for i in range(count):
+        write_video(Path(folder) / f"v{i}.mp4", [names[i % len(names)], names[(i * 2 + 1) % len(names)]], size=16)
 
 
 def use_fake_model(monkeypatch_or_none=None, **options):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from fakes import COLOURS, use_fake_model, write_video
+from fakes import use_fake_model, write_colour_pair_clips
 from vidclip.cli import main
 from vidclip.pipeline import VideoEmbeddings
 from vidclip.search import shards
@@ -21,15 +21,13 @@ from vidclip.search.embeddings_file import load_embeddings
 from vidclip.search.index import VideoIndex
 
 TINY = ["--model", "tiny", "--workers", "1"]
-NAMES = list(COLOURS)
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     """Nine two-second videos (distinct colour pairs), v0 ... v8."""
     folder = tmp_path_factory.mktemp("clips")
-    for i in range(9):
-        write_video(folder / f"v{i}.mp4", [NAMES[i % len(NAMES)], NAMES[(i * 2 + 1) % len(NAMES)]], size=16)
+    write_colour_pair_clips(folder, 9)
     return folder
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from fakes import COLOURS, use_fake_model, write_video
+from fakes import use_fake_model, write_colour_pair_clips
 from vidclip.cli import main
 from vidclip.search import shards
 from vidclip.search.embeddings_file import load_embeddings
@@ -17,15 +17,13 @@ from vidclip.search.index import VideoIndex
 from vidclip.video import tar_members
 
 TINY = ["--model", "tiny", "--workers", "1"]
-NAMES = list(COLOURS)
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     """Five two-second videos (distinct colour pairs), v0 ... v4."""
     folder = tmp_path_factory.mktemp("clips")
-    for i in range(5):
-        write_video(folder / f"v{i}.mp4", [NAMES[i % len(NAMES)], NAMES[(i * 2 + 1) % len(NAMES)]], size=16)
+    write_colour_pair_clips(folder, 5)
     return folder
 
 
