@@ -57,8 +57,11 @@ def manifest_for(inputs: list, shard_size: int, identity: dict) -> dict:
 
 def _tar_versions(inputs: list) -> dict:
     """{tar path: {"size", "mtime_ns"}} of the tars that inputs come from (members, or a damaged tar itself)."""
-    tars = dict.fromkeys(parts[0] if (parts := split_member(source)) else source
-                         for source in inputs if split_member(source) or is_tar(source))
+    tars = {}  # tar path -> None, in input order
+    for source in inputs:
+        parts = split_member(source)
+        if parts is not None or is_tar(source):
+            tars[parts[0] if parts else source] = None
     out = {}
     for tar in tars:
         try:
